@@ -1,0 +1,1 @@
+"""The asv benchmark suite for fibext: one module per area (bench_*.py)."""

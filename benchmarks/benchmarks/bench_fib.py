@@ -1,0 +1,71 @@
+"""fib: time per call of every variant, and the pure-C row timed inside C."""
+
+from .common import optional, require
+
+# The variant registry, from the package itself.  A name a commit lacks is skipped there.
+VARIANTS = optional("fibext", "VARIANTS", {})
+VARIANT_NAMES = list(VARIANTS) or ["python"]
+# Append only: each value is a line in the history.
+NS = [0, 10, 90]
+
+# Why timeraw_ with an explicit number: asv_runner times a time_ benchmark that has a setup()
+# one call per sample, so its timer's own ~175 ns swamps a 15-50 ns call, and without setup()
+# a closure still adds ~70 ns.  timeraw_ runs `timeit(stmt, setup, number)` in a fresh
+# process, the same loop pyperf timeit runs, and asv divides by number: ns per call, with
+# the callable and n as fast locals.  100_000 calls per sample keep timer resolution and
+# loop start-up far below 1%; each sample is a new process, so repeat is the sample count.
+NUMBER = 100_000
+
+
+class Fib:
+    """Seconds per fib(n) call from Python, for each variant."""
+
+    params = [VARIANT_NAMES, NS]
+    param_names = ["variant", "n"]
+    number = NUMBER
+    repeat = 5
+    warmup_time = 0
+    timeout = 120
+    version = "fib-timeraw-1"  # pinned: editing this file keeps the history
+
+    def setup(self, variant, n):
+        require(variant in VARIANTS, f"variant {variant!r}")
+
+    def timeraw_call(self, variant, n):
+        return "fib(n)", f"from fibext import VARIANTS; fib = VARIANTS[{variant!r}]; n = {n}"
+
+
+class FibNoop:
+    """Seconds per call of a METH_O function that does nothing: the floor under every variant."""
+
+    number = NUMBER
+    repeat = 5
+    warmup_time = 0
+    version = "noop-timeraw-1"
+
+    def setup(self):
+        require(optional("fibext._capi", "noop", None), "fibext._capi.noop")
+
+    def timeraw_call(self):
+        return "noop(0)", "from fibext._capi import noop"
+
+
+class PureC:
+    """Nanoseconds per cfib(n) call, timed inside C by fibext.time_c (no interpreter)."""
+
+    params = [NS]
+    param_names = ["n"]
+    unit = "ns"
+    version = "pure-c-1"
+
+    def setup(self, n):
+        self.time_c = optional("fibext", "time_c", None)
+        require(self.time_c, "fibext.time_c")
+
+    def track_latency(self, n):
+        """Each call waits for the previous one: start to result."""
+        return self.time_c(n, loops=100_000, repeat=5).latency_ns
+
+    def track_throughput(self, n):
+        """Back-to-back independent calls, which the CPU overlaps."""
+        return self.time_c(n, loops=100_000, repeat=5).throughput_ns
