@@ -22,6 +22,7 @@ CYTHON = [
     Extension("fibext._cyfib", ["fibext/_cyfib.pyx"]),
     Extension("fibext._cyfib_cpdef", ["fibext/_cyfib_cpdef.pyx"]),
     Extension("fibext._cywrap", ["fibext/_cywrap.pyx"]),
+    Extension("fibext._memory", ["fibext/_memory.pyx"]),
 ]
 
 setup(ext_modules=[C_API, *cythonize(CYTHON, build_dir="build/cython")])

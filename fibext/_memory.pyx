@@ -1,0 +1,456 @@
+# cython: language_level=3, binding=False
+# cython: embedsignature=True, embedsignature.format=clinic
+# cython: initializedcheck=False, cdivision=True
+# distutils: sources = fibext/cmem.c
+# distutils: include_dirs = fibext
+"""Memory-access kernels in Cython, and the same kernels in plain C (cmem.c) as the reference.
+
+Each pattern has two entry points with one signature: ``cy_<pattern>`` runs the Cython loop,
+``c_<pattern>`` the C one.  Both return ``(value, ns)``: the kernel's result (so that nothing
+can be optimised away) and the nanoseconds the kernel took, read from the same C clock
+(CLOCK_MONOTONIC) around the kernel alone, with the GIL released.  Argument checks, including
+a scan that every index lies inside its buffer, happen before the clock starts: with bounds
+checks off in the loops, those scans are what keeps every access in bounds.
+
+The read kernels run ``reps`` passes and return the sum over all of them; fill and copy run
+``reps`` passes and return the last element written.  Buffers come from fibext.memory, which
+allocates, touches and shuffles them outside any timing.
+"""
+
+cimport cython
+from libc.stdint cimport int64_t, uint64_t
+
+from fibext.cmem cimport (
+    CMEM_NODE_STRIDE,
+    cmem_chase,
+    cmem_clobber,
+    cmem_copy_f64,
+    cmem_fill_f64,
+    cmem_gather_f64,
+    cmem_now_ns,
+    cmem_sum_f64,
+    cmem_sum_i64,
+    cmem_sum_strided_f64,
+)
+
+#: int64 slots per pointer-chase node: one node per 64-byte cache line.
+NODE_STRIDE = CMEM_NODE_STRIDE
+
+
+# ---------------------------------------------------------------------------------------------
+# The Cython kernels.  Their loops mirror cmem.c line for line (accumulators, passes, barrier);
+# cmem.c says why they are shaped so.  Bounds and wraparound checks are off: the def wrappers
+# below have checked the lengths and every index before calling them.
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _sum_f64(const double[::1] a, Py_ssize_t reps) noexcept nogil:
+    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef double total = 0.0
+    cdef double s0, s1, s2, s3, s4, s5, s6, s7
+    for r in range(reps):
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        i = 0
+        while i + 8 <= n:
+            s0 += a[i]
+            s1 += a[i + 1]
+            s2 += a[i + 2]
+            s3 += a[i + 3]
+            s4 += a[i + 4]
+            s5 += a[i + 5]
+            s6 += a[i + 6]
+            s7 += a[i + 7]
+            i += 8
+        while i < n:
+            s0 += a[i]
+            i += 1
+        total += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        cmem_clobber()
+    return total
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int64_t _sum_i64(const int64_t[::1] a, Py_ssize_t reps) noexcept nogil:
+    # Unsigned sums wrap modulo 2**64 (as numpy's int64 sum does); signed overflow is UB in C.
+    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef uint64_t total = 0
+    cdef uint64_t s0, s1, s2, s3, s4, s5, s6, s7
+    for r in range(reps):
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+        i = 0
+        while i + 8 <= n:
+            s0 += <uint64_t>a[i]
+            s1 += <uint64_t>a[i + 1]
+            s2 += <uint64_t>a[i + 2]
+            s3 += <uint64_t>a[i + 3]
+            s4 += <uint64_t>a[i + 4]
+            s5 += <uint64_t>a[i + 5]
+            s6 += <uint64_t>a[i + 6]
+            s7 += <uint64_t>a[i + 7]
+            i += 8
+        while i < n:
+            s0 += <uint64_t>a[i]
+            i += 1
+        total += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        cmem_clobber()
+    return <int64_t>total
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _sum_strided_f64(const double[::1] a, Py_ssize_t stride,
+                             Py_ssize_t reps) noexcept nogil:
+    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef double total = 0.0
+    cdef double s0, s1, s2, s3
+    for r in range(reps):
+        s0 = s1 = s2 = s3 = 0.0
+        i = 0
+        while i < n - 3 * stride:  # i + 3*stride < n; stride <= n, so no overflow
+            s0 += a[i]
+            s1 += a[i + stride]
+            s2 += a[i + 2 * stride]
+            s3 += a[i + 3 * stride]
+            i += 4 * stride
+        while i < n:
+            s0 += a[i]
+            i += stride
+        total += (s0 + s1) + (s2 + s3)
+        cmem_clobber()
+    return total
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx,
+                        Py_ssize_t reps) noexcept nogil:
+    cdef Py_ssize_t m = idx.shape[0], i, r
+    cdef double total = 0.0
+    cdef double s0, s1, s2, s3
+    for r in range(reps):
+        s0 = s1 = s2 = s3 = 0.0
+        i = 0
+        while i + 4 <= m:
+            s0 += a[idx[i]]
+            s1 += a[idx[i + 1]]
+            s2 += a[idx[i + 2]]
+            s3 += a[idx[i + 3]]
+            i += 4
+        while i < m:
+            s0 += a[idx[i]]
+            i += 1
+        total += (s0 + s1) + (s2 + s3)
+        cmem_clobber()
+    return total
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef int64_t _chase(const int64_t[::1] nxt, int64_t p, Py_ssize_t steps) noexcept nogil:
+    # Each load's address is the previous load's value: time / steps is one access's latency.
+    cdef Py_ssize_t i
+    for i in range(steps):
+        p = nxt[p]
+    return p
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _fill_f64(double[::1] a, double value, Py_ssize_t reps) noexcept nogil:
+    cdef Py_ssize_t n = a.shape[0], i, r
+    for r in range(reps):
+        for i in range(n):
+            a[i] = value
+        cmem_clobber()
+    return a[n - 1]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef double _copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps) noexcept nogil:
+    cdef Py_ssize_t n = dst.shape[0], i, r
+    for r in range(reps):
+        for i in range(n):
+            dst[i] = src[i]
+        cmem_clobber()
+    return dst[n - 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks shared by both implementations: they run before the clock starts.
+
+cdef int _check_reps(Py_ssize_t reps, str name) except -1:
+    if reps < 1:
+        raise ValueError(f"{name} must be at least 1, got {reps}")
+    return 0
+
+
+cdef int _check_len(Py_ssize_t n, str what) except -1:
+    if n < 1:
+        raise ValueError(f"{what} must not be empty")
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef Py_ssize_t _first_outside(const int64_t[::1] idx, int64_t n) noexcept nogil:
+    """Position of the first entry outside [0, n), or -1 when all lie inside."""
+    cdef Py_ssize_t i
+    for i in range(idx.shape[0]):
+        if idx[i] < 0 or idx[i] >= n:
+            return i
+    return -1
+
+
+cdef int _check_indices(const int64_t[::1] idx, Py_ssize_t n, str what) except -1:
+    cdef Py_ssize_t bad
+    with nogil:
+        bad = _first_outside(idx, n)
+    if bad >= 0:
+        raise IndexError(f"{what}[{bad}] = {idx[bad]} lies outside [0, {n})")
+    return 0
+
+
+cdef Py_ssize_t _clamp_stride(Py_ssize_t stride, Py_ssize_t n) except -1:
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    # A stride past the end reads a[0] alone, as stride == n does; the kernels need stride <= n.
+    return stride if stride <= n else n
+
+
+cdef int _check_chase(const int64_t[::1] nxt, int64_t start, Py_ssize_t steps) except -1:
+    _check_len(nxt.shape[0], "nodes")
+    if steps < 0:
+        raise ValueError(f"steps must be at least 0, got {steps}")
+    if start < 0 or start >= nxt.shape[0]:
+        raise IndexError(f"start = {start} lies outside [0, {nxt.shape[0]})")
+    _check_indices(nxt, nxt.shape[0], "nodes")
+    return 0
+
+
+cdef int _check_copy(double[::1] dst, const double[::1] src) except -1:
+    _check_len(src.shape[0], "src")
+    if dst.shape[0] != src.shape[0]:
+        raise ValueError(f"dst has {dst.shape[0]} elements, src {src.shape[0]}: they must match")
+    # cmem_copy_f64 takes restrict pointers, so the buffers must not overlap (both kernels
+    # refuse, so that they keep one contract).
+    cdef const double *d = &dst[0]
+    cdef const double *s = &src[0]
+    if d < s + src.shape[0] and s < d + dst.shape[0]:
+        raise ValueError("dst and src overlap")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points: cy_* run the Cython kernels, c_* the C ones; each returns (value, ns).
+
+def cy_sum_f64(const double[::1] a, Py_ssize_t reps=1):
+    """Sum a float64 buffer reps times, in Cython: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _sum_f64(a, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_sum_f64(const double[::1] a, Py_ssize_t reps=1):
+    """Sum a float64 buffer reps times, in C: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_sum_f64(&a[0], a.shape[0], reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def cy_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
+    """Sum an int64 buffer reps times (wrapping), in Cython: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1, v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _sum_i64(a, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
+    """Sum an int64 buffer reps times (wrapping), in C: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1, v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_sum_i64(&a[0], a.shape[0], reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def cy_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
+    """Sum a[::stride] reps times, in Cython: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    stride = _clamp_stride(stride, a.shape[0])
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _sum_strided_f64(a, stride, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
+    """Sum a[::stride] reps times, in C: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    stride = _clamp_stride(stride, a.shape[0])
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_sum_strided_f64(&a[0], a.shape[0], stride, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def cy_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
+    """Sum a[idx] reps times, in Cython: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_len(idx.shape[0], "idx")
+    _check_reps(reps, "reps")
+    _check_indices(idx, a.shape[0], "idx")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _gather_f64(a, idx, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
+    """Sum a[idx] reps times, in C: (sum of all passes, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_len(idx.shape[0], "idx")
+    _check_reps(reps, "reps")
+    _check_indices(idx, a.shape[0], "idx")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_gather_f64(&a[0], &idx[0], idx.shape[0], reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def cy_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
+    """steps dependent loads p = nodes[p] from start, in Cython: (last p, ns)."""
+    _check_chase(nodes, start, steps)
+    cdef int64_t t0, t1, p
+    with nogil:
+        t0 = cmem_now_ns()
+        p = _chase(nodes, start, steps)
+        t1 = cmem_now_ns()
+    return p, t1 - t0
+
+
+def c_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
+    """steps dependent loads p = nodes[p] from start, in C: (last p, ns)."""
+    _check_chase(nodes, start, steps)
+    cdef int64_t t0, t1, p
+    with nogil:
+        t0 = cmem_now_ns()
+        p = cmem_chase(&nodes[0], start, steps)
+        t1 = cmem_now_ns()
+    return p, t1 - t0
+
+
+def cy_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
+    """Write value to every element reps times, in Cython: (last element, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _fill_f64(a, value, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
+    """Write value to every element reps times, in C: (last element, ns)."""
+    _check_len(a.shape[0], "a")
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_fill_f64(&a[0], a.shape[0], value, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def cy_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
+    """Copy src into dst reps times, in Cython: (last element of dst, ns)."""
+    _check_copy(dst, src)
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = _copy_f64(dst, src, reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+def c_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
+    """Copy src into dst reps times, in C: (last element of dst, ns)."""
+    _check_copy(dst, src)
+    _check_reps(reps, "reps")
+    cdef int64_t t0, t1
+    cdef double v
+    with nogil:
+        t0 = cmem_now_ns()
+        v = cmem_copy_f64(&dst[0], &src[0], dst.shape[0], reps)
+        t1 = cmem_now_ns()
+    return v, t1 - t0
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup helper (never timed).
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _apply_swaps(int64_t[::1] perm, const int64_t[::1] js) noexcept nogil:
+    cdef Py_ssize_t n = perm.shape[0], k, i
+    cdef int64_t j, tmp
+    for k in range(n - 1):
+        i = n - 1 - k
+        j = js[k]
+        tmp = perm[i]
+        perm[i] = perm[j]
+        perm[j] = tmp
+
+
+def sattolo_swaps(int64_t[::1] perm, const int64_t[::1] js):
+    """Sattolo's shuffle of perm in place, with the random draws given: for k = 0 .. n-2,
+    i = n-1-k, swap perm[i] and perm[js[k]], where 0 <= js[k] < i (checked first)."""
+    cdef Py_ssize_t n = perm.shape[0], k
+    if js.shape[0] != max(n - 1, 0):
+        raise ValueError(f"js has {js.shape[0]} draws; {max(n - 1, 0)} are needed")
+    for k in range(n - 1):
+        if js[k] < 0 or js[k] >= n - 1 - k:
+            raise IndexError(f"js[{k}] = {js[k]} lies outside [0, {n - 1 - k})")
+    with nogil:
+        _apply_swaps(perm, js)

@@ -1,0 +1,20 @@
+# The plain-C memory kernels (cmem.h), declared for Cython.  The base name is cmem's, not a
+# .pyx's: a .pxd that shares a .pyx's name would be read as that module's own declarations.
+from libc.stdint cimport int64_t
+
+cdef extern from "cmem.h":
+    const int CMEM_NODE_STRIDE
+
+    void cmem_clobber() noexcept nogil
+    int64_t cmem_now_ns() noexcept nogil
+
+    double cmem_sum_f64(const double *a, Py_ssize_t n, Py_ssize_t reps) noexcept nogil
+    int64_t cmem_sum_i64(const int64_t *a, Py_ssize_t n, Py_ssize_t reps) noexcept nogil
+    double cmem_sum_strided_f64(const double *a, Py_ssize_t n, Py_ssize_t stride,
+                                Py_ssize_t reps) noexcept nogil
+    double cmem_gather_f64(const double *a, const int64_t *idx, Py_ssize_t m,
+                           Py_ssize_t reps) noexcept nogil
+    int64_t cmem_chase(const int64_t *next, int64_t start, Py_ssize_t steps) noexcept nogil
+    double cmem_fill_f64(double *a, Py_ssize_t n, double value, Py_ssize_t reps) noexcept nogil
+    double cmem_copy_f64(double *dst, const double *src, Py_ssize_t n,
+                         Py_ssize_t reps) noexcept nogil
