@@ -110,18 +110,22 @@ time_c(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     /* Accepts any __index__; TypeError names the type otherwise. */
-    long long loops = PyLong_AsLongLong(args[1]);
+    int overflow;
+    long long loops = PyLong_AsLongLongAndOverflow(args[1], &overflow);
     if (loops == -1 && PyErr_Occurred()) {
         return NULL;
     }
+    if (overflow) {
+        loops = overflow > 0 ? LLONG_MAX : LLONG_MIN;  /* beyond either limit below */
+    }
     if (loops < 1) {
         PyErr_Format(PyExc_ValueError,
-                     "time_c() loops must be at least 1, got %lld", loops);
+                     "time_c() loops must be at least 1, got %R", args[1]);
         return NULL;
     }
     if (loops > INT_MAX) {
         PyErr_Format(PyExc_OverflowError,
-                     "time_c() loops must be at most %d, got %lld", INT_MAX, loops);
+                     "time_c() loops must be at most %d, got %R", INT_MAX, args[1]);
         return NULL;
     }
     double throughput, latency;

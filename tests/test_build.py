@@ -1,0 +1,128 @@
+"""Builds: sdist and wheel, the wheel in a fresh venv, pyximport, and what git must ignore."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import venv
+import zipfile
+
+import pytest
+
+import fibext
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SOURCES = ["_cyfib.pyx", "_cyfib_cpdef.pyx", "_cywrap.pyx", "_pyfib.py", "cfib.pxd", "fibarg.pxd",
+           "cfib.c", "cfib.h", "fibarg.h", "ctiming.c", "ctiming.h", "_capi.c"]
+# C that Cython generates from each .pyx (and from _pyfib.py): never in git nor the sdist.
+GENERATED_C = [path.with_suffix(".c").name for path in (REPO / "fibext").glob("*.pyx")] + ["_pyfib.c"]
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    """sdist and wheel from `python -m build` (the wheel is built from the sdist)."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(REPO)],
+                   check=True, capture_output=True, text=True)
+    (sdist,) = out.glob("fibext-*.tar.gz")
+    (wheel,) = out.glob("fibext-*.whl")
+    return sdist, wheel
+
+
+@pytest.mark.slow
+def test_sdist_has_sources_and_no_generated_c(dist):
+    sdist, _ = dist
+    with tarfile.open(sdist) as tar:
+        names = {pathlib.PurePosixPath(*pathlib.PurePosixPath(n).parts[1:]).as_posix()
+                 for n in tar.getnames()}
+    for source in SOURCES:
+        assert f"fibext/{source}" in names
+    for generated in GENERATED_C:
+        assert f"fibext/{generated}" not in names
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".o"))]
+
+
+@pytest.mark.slow
+def test_wheel_has_every_compiled_module_and_no_sources(dist):
+    _, wheel = dist
+    names = zipfile.ZipFile(wheel).namelist()
+    for module in fibext.COMPILED_MODULES:
+        stem = module.replace(".", "/")
+        assert [n for n in names if n.startswith(stem + ".") and n.endswith((".so", ".pyd"))], module
+    assert not [n for n in names if n.endswith((".pyx", ".pxd", ".c", ".h"))]
+
+
+@pytest.mark.slow
+def test_wheel_works_in_a_fresh_venv_without_the_source_tree(dist, tmp_path):
+    _, wheel = dist
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], env=environ,
+                   check=True)
+    check = (
+        "import fibext, sys\n"
+        "assert fibext.__file__.startswith(sys.prefix), fibext.__file__\n"
+        "for name, fib in fibext.VARIANTS.items():\n"
+        "    assert fib(90) == 2.880067194370816e18, name\n"
+        "    assert fib(0) == 0.0, name\n"
+        "assert fibext.time_c(90, 1000, 1).latency_ns > 0\n"
+        "print(len(fibext.VARIANTS))\n"
+    )
+    out = subprocess.run([python, "-c", check], cwd=tmp_path, env=environ, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == str(len(fibext.VARIANTS))
+    table = subprocess.run([python, "-m", "fibext", "--quick"], cwd=tmp_path, env=environ,
+                           check=True, capture_output=True, text=True).stdout
+    assert "capi_varargs" in table
+
+
+@pytest.mark.slow
+def test_pyx_sources_compile_at_import_through_pyximport(tmp_path):
+    # A copy of the package's sources with no compiled module in it: only pyximport can
+    # provide the .pyx modules.  pyximport honours each .pyx's "# distutils: sources" line but
+    # not its include_dirs, which come through setup_args as pyximport's documentation shows.
+    package = tmp_path / "fibext"
+    package.mkdir()
+    for path in (REPO / "fibext").iterdir():
+        if path.suffix in (".py", ".pyx", ".pxd", ".c", ".h") and path.name not in GENERATED_C:
+            shutil.copy(path, package / path.name)
+    check = (
+        "import sys, pyximport\n"
+        f"pyximport.install(build_dir={str(tmp_path / 'pyxbld')!r}, language_level=3,\n"
+        f"                  setup_args={{'include_dirs': [{str(package)!r}]}})\n"
+        "import fibext._cyfib, fibext._cyfib_cpdef, fibext._cywrap\n"
+        "for m in (fibext._cyfib, fibext._cyfib_cpdef, fibext._cywrap):\n"
+        "    assert m.__file__.startswith(sys.argv[1]), m.__file__\n"
+        "    assert m.fib(90) == 2.880067194370816e18\n"
+        "    try:\n"
+        "        m.fib(-1)\n"
+        "    except ValueError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise AssertionError('fib(-1) did not raise')\n"
+        "print('ok')\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", check, str(tmp_path / "pyxbld")],
+                            cwd=tmp_path, env=environ, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_git_ignores_build_products():
+    if not (REPO / ".git").exists():
+        pytest.fail("the tests run from a git checkout")
+    candidates = [*(f"fibext/{name}" for name in GENERATED_C), "fibext/_capi.cpython-311-x86_64-linux-gnu.so",
+                  "build/lib/x.o", "dist/fibext-0.1.0.tar.gz", ".asv/results/x.json",
+                  "fibext/_cyfib.html", "fibext.egg-info/PKG-INFO"]
+    ignored = subprocess.run(["git", "check-ignore", *candidates], cwd=REPO,
+                             capture_output=True, text=True).stdout.split()
+    assert sorted(ignored) == sorted(candidates)
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert not [f for f in tracked if f.endswith((".so", ".o", ".pyd"))
+                or f.split("/")[0] in ("build", "dist", ".asv")]
