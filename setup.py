@@ -6,10 +6,19 @@
   also build through pyximport.  Cython writes its C into build/, never beside the sources.
 - Optimised: Python's own CFLAGS (-O3 on CPython) with assertions off.  No -march=native, so
   a wheel runs on any CPU of its architecture.
+- OpenMP only where the compiler builds and links it (OpenMPBuildExt); otherwise prange runs
+  serially and fibext.parallel.OPENMP is False.
 """
+
+import os
+import tempfile
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError, LinkError
+
+from distutils import log  # setuptools' own copy once setuptools is imported (3.12 has no other)
 
 C_API = Extension(
     "fibext._capi",
@@ -23,6 +32,61 @@ CYTHON = [
     Extension("fibext._cyfib_cpdef", ["fibext/_cyfib_cpdef.pyx"]),
     Extension("fibext._cywrap", ["fibext/_cywrap.pyx"]),
     Extension("fibext._memory", ["fibext/_memory.pyx"]),
+    Extension("fibext._parallel", ["fibext/_parallel.pyx"]),
 ]
 
-setup(ext_modules=[C_API, *cythonize(CYTHON, build_dir="build/cython")])
+# OpenMP (issue 5): modules using prange get the compiler's OpenMP flags only where a tiny OpenMP
+# program builds and links with the compiler build_ext really uses; elsewhere they build serially
+# (Cython's prange becomes a plain loop) and fibext.parallel.OPENMP says so.
+# FIBEXT_OPENMP=0 forces the serial build, to try the fallback (rebuild with --force).
+OPENMP_EXTENSIONS = {"fibext._parallel"}
+
+_OPENMP_CHECK = """\
+#include <omp.h>
+int main(void) {
+    int n = 0;
+#pragma omp parallel reduction(+ : n)
+    n += omp_get_num_threads() > 0;
+    return n > 0 ? 0 : 1;
+}
+"""
+
+
+def openmp_flags(compiler):
+    """The flags that compile and link OpenMP code with this compiler, or [] if none work."""
+    if os.environ.get("FIBEXT_OPENMP") == "0":
+        return []
+    flags = ["/openmp"] if compiler.compiler_type == "msvc" else ["-fopenmp"]
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "openmp_check.c")
+        with open(source, "w") as f:
+            f.write(_OPENMP_CHECK)
+        try:
+            # Linked, not just compiled: -fopenmp must also find the runtime (libgomp, libomp).
+            objects = compiler.compile([source], output_dir=tmp, extra_postargs=flags)
+            compiler.link_executable(objects, "openmp_check", output_dir=tmp, extra_postargs=flags)
+        except (CompileError, LinkError):
+            return []
+    return flags
+
+
+class OpenMPBuildExt(build_ext):
+    """build_ext that adds OpenMP flags to OPENMP_EXTENSIONS where the compiler supports them."""
+
+    def build_extensions(self):
+        flags = openmp_flags(self.compiler)
+        if flags:
+            log.info("fibext: OpenMP found (%s)", " ".join(flags))
+        else:
+            log.warn("fibext: no OpenMP, prange builds serially")
+        for ext in self.extensions:
+            if ext.name in OPENMP_EXTENSIONS:
+                ext.extra_compile_args = [*ext.extra_compile_args, *flags]
+                ext.extra_link_args = [*ext.extra_link_args, *flags]
+        super().build_extensions()
+
+
+setup(
+    ext_modules=[C_API, *cythonize(CYTHON, build_dir="build/cython")],
+    cmdclass={"build_ext": OpenMPBuildExt},
+)

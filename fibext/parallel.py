@@ -1,0 +1,362 @@
+"""The GIL, threads and processes, measured: one CPU-bound batch run every way.
+
+A *batch* is a fixed number of fib(n) calls (n = 90 by default) whose result is a checksum,
+the sum modulo 2**64 of the bit patterns of the values (see fibext._parallel).  The batch is
+split in near-equal shares among the workers (strong scaling), so with perfect scaling the
+time per batch falls as 1/workers until the workers outnumber the cores.  The kinds:
+
+======================  ==========================================================
+kind                    who runs the shares
+======================  ==========================================================
+python_threads          threads, pure-Python fib: the GIL lets one run at a time
+cython_gil_threads      threads, compiled loop that keeps the GIL: no better
+cython_nogil_threads    threads, compiled loop inside ``with nogil``: scales
+python_processes        processes (spawn), pure-Python fib: one GIL each, scales
+cython_prange           one call, compiled loop split by OpenMP ``prange``: scales,
+                        if the build got OpenMP (OPENMP); otherwise it runs serially
+======================  ==========================================================
+
+A share stops early, between chunks of about a millisecond, when another share failed or
+the caller was interrupted, so an exception or Ctrl-C never waits for a long batch.
+
+    >>> with Workers("cython_nogil_threads", 2) as workers:
+    ...     workers.run(calls=1000) == serial_batch(1000)
+    True
+
+``python -m fibext.parallel`` measures every kind x workers on this machine.
+"""
+
+import argparse
+import functools
+import multiprocessing
+import operator
+import os
+import signal
+import sys
+import threading
+import time
+from array import array
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from fibext import _parallel
+from fibext._contract import index_n
+from fibext._pyfib import fib
+
+__all__ = [
+    "BATCH_CALLS",
+    "KINDS",
+    "N",
+    "OPENMP",
+    "OPENMP_VERSION",
+    "Kind",
+    "Workers",
+    "prange_threads",
+    "run_batch",
+    "serial_batch",
+    "worker_counts",
+]
+
+#: True when fibext._parallel was compiled with OpenMP (the compiler's _OPENMP macro), so the
+#: cython_prange kind can use several threads; False in a serial fallback build.
+OPENMP = _parallel.OPENMP
+#: The OpenMP version compiled against (the _OPENMP date, e.g. 201511), or 0.
+OPENMP_VERSION = _parallel.OPENMP_VERSION
+#: prange_threads(k): how many threads a parallel region asked for k really used.
+prange_threads = _parallel.prange_threads
+
+#: The fib argument of every call in a batch.
+N = 90
+
+_MASK = 2**64 - 1
+#: Pure-Python calls between stop checks: ~2.5 ms (the compiled kernels use _parallel.CHUNK).
+PYTHON_CHUNK = 2_000
+#: How long a failed batch waits for the other shares to notice the stop flag.
+_STOP_TIMEOUT = 30.0
+#: How long starting a pool may take (spawning processes is slow on a loaded machine).
+_START_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One way to run a batch: who runs the shares, which kernel, and the batch size."""
+
+    name: str
+    runner: str  # "threads", "processes" or "prange"
+    kernel: str  # a key of _KERNELS (unused by prange)
+    calls: int  # calls per batch: 50-200 ms on one core here, >10 ms per share at 2 x cores
+    doc: str
+
+
+# Append only, and never change a batch size: each (kind, workers) is a line in the history.
+# Compiled calls cost ~25 ns and pure-Python ones ~1.2 us, hence the two batch sizes.
+_SPECS = (
+    Kind("python_threads", "threads", "python", 50_000, "pure-Python fib in threads"),
+    Kind("cython_gil_threads", "threads", "cython_gil", 2_000_000,
+         "compiled fib loop holding the GIL, in threads"),
+    Kind("cython_nogil_threads", "threads", "cython_nogil", 2_000_000,
+         "compiled fib loop releasing the GIL (with nogil), in threads"),
+    Kind("python_processes", "processes", "python", 50_000,
+         "pure-Python fib in worker processes"),
+    Kind("cython_prange", "prange", "", 2_000_000,
+         "compiled fib loop split among OpenMP threads by prange"),
+)
+#: Kind name -> Kind.
+KIND_SPECS = {spec.name: spec for spec in _SPECS}
+#: The kinds, in the order benchmarks and reports list them.
+KINDS = tuple(KIND_SPECS)
+#: Kind name -> calls per batch.
+BATCH_CALLS = {spec.name: spec.calls for spec in _SPECS}
+
+
+def worker_counts(cpus=None):
+    """Worker counts to measure: 1 .. cpus, and 2 x cpus (cpus defaults to os.cpu_count()).
+
+    2 x cpus shows what oversubscription costs.  os.cpu_count(), not the affinity mask, so
+    the list (a benchmark parameter) is the same whether or not a run is pinned to fewer CPUs.
+    """
+    if cpus is None:
+        cpus = os.cpu_count() or 1
+    if cpus < 1:
+        raise ValueError(f"cpus must be at least 1, got {cpus}")
+    return sorted({*range(1, cpus + 1), 2 * cpus})
+
+
+def split(calls, workers):
+    """calls split into `workers` near-equal shares (the first ones one call larger)."""
+    share, extra = divmod(calls, workers)
+    return [share + (i < extra) for i in range(workers)]
+
+
+def _python_share(calls, n, check=None):
+    """Checksum of `calls` pure-Python fib(n) calls; check() between chunks may stop it."""
+    index_n(n)  # validate here too, so that calls == 0 still rejects a bad n
+    total = 0
+    done = 0
+    while done < calls:
+        step = min(PYTHON_CHUNK, calls - done)
+        values = array("d", [fib(n) for _ in range(step)])
+        # The doubles' bits as unsigned 64-bit ints, as the compiled kernels sum them.
+        total += sum(memoryview(values).cast("B").cast("Q"))
+        done += step
+        if check is not None:
+            check()
+    return total & _MASK
+
+
+_KERNELS = {
+    "python": _python_share,
+    "cython_gil": _parallel.share_gil,
+    "cython_nogil": _parallel.share_nogil,
+}
+
+
+def serial_batch(calls, n=N):
+    """The batch's checksum computed serially in this thread: what every kind must return."""
+    return _python_share(_count(calls, "calls"), n)
+
+
+class _Stopped(Exception):
+    """Raised inside a share told to stop (another share failed, or the caller gave up)."""
+
+
+def _raise_if_set(stop):
+    if stop.is_set():
+        raise _Stopped
+
+
+def _thread_task(kernel, calls, n, stop):
+    return _KERNELS[kernel](calls, n, functools.partial(_raise_if_set, stop))
+
+
+# In a worker process: the pool's stop flag and start barrier, set by _init_process.
+_process_stop = None
+_process_barrier = None
+
+
+def _init_process(stop, barrier):
+    global _process_stop, _process_barrier
+    _process_stop, _process_barrier = stop, barrier
+    # Ctrl-C goes to the whole process group.  The caller handles it (and stops the shares
+    # through the flag); a worker killed by it would only break the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _process_task(kernel, calls, n):
+    return _KERNELS[kernel](calls, n, functools.partial(_raise_if_set, _process_stop))
+
+
+def _process_ready():
+    # Each worker blocks here until all have arrived, so all of them started and imported.
+    return _process_barrier.wait(_START_TIMEOUT)
+
+
+def _count(value, name):
+    """value as an int >= 0 (anything with __index__), else TypeError or ValueError naming it."""
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    return value
+
+
+class Workers:
+    """A started pool of `workers` workers for one kind; run() times nothing, runs a batch.
+
+    The pool starts (threads or spawned processes, all of them, each having imported fibext)
+    in the constructor, so that timing run() measures the batch, not start-up.  Use it as a
+    context manager, or call close().
+    """
+
+    def __init__(self, kind, workers):
+        if kind not in KIND_SPECS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+        workers = _count(workers, "workers")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.kind = KIND_SPECS[kind]
+        self.workers = workers
+        self._executor = None
+        self._stop = None
+        if self.kind.runner == "threads":
+            self._stop = threading.Event()
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"fibext-{kind}")
+            barrier = threading.Barrier(workers)
+            ready = [self._executor.submit(barrier.wait, _START_TIMEOUT) for _ in range(workers)]
+        elif self.kind.runner == "processes":
+            # spawn: a fresh interpreter per worker.  fork would copy this process's threads'
+            # locks in whatever state they are (unsafe once threads exist, and deprecated for
+            # that reason in 3.12); spawn is also the only method on Windows and macOS's default.
+            context = multiprocessing.get_context("spawn")
+            self._stop = context.Event()
+            self._executor = ProcessPoolExecutor(
+                workers,
+                mp_context=context,
+                initializer=_init_process,
+                initargs=(self._stop, context.Barrier(workers)),
+            )
+            # Each submit starts a process; every one must reach the barrier.
+            ready = [self._executor.submit(_process_ready) for _ in range(workers)]
+        else:
+            ready = []
+            _parallel.batch_prange(0, N, workers)
+            prange_threads(workers)  # starts the OpenMP team now, not in the first batch
+        try:
+            for future in ready:
+                future.result(timeout=_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self):
+        return f"Workers({self.kind.name!r}, {self.workers})"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Stop any running shares and shut the pool down (waiting for it)."""
+        if self._executor is not None:
+            self._stop.set()
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def run(self, calls=None, n=N):
+        """Run one batch of `calls` fib(n) calls (default: this kind's batch); its checksum.
+
+        The calls are split in near-equal shares, one per worker.  The first exception a
+        share raises is raised here, after the other shares were stopped.
+        """
+        calls = self.kind.calls if calls is None else _count(calls, "calls")
+        if self.kind.runner == "prange":
+            return _parallel.batch_prange(calls, n, self.workers)
+        return self.run_shares([(share, n) for share in split(calls, self.workers)])
+
+    def run_shares(self, shares):
+        """Run each (calls, n) of shares as one task of the pool; the total checksum.
+
+        run() uses it with equal shares.  Any exception a share raises stops the others and
+        is raised here; so is KeyboardInterrupt while waiting, after asking the shares to stop.
+        """
+        if self._executor is None:
+            raise ValueError(f"{self!r} has no pool (prange kind, or closed)")
+        self._stop.clear()
+        if self.kind.runner == "threads":
+            futures = [
+                self._executor.submit(_thread_task, self.kind.kernel, calls, n, self._stop)
+                for calls, n in shares
+            ]
+        else:
+            futures = [
+                self._executor.submit(_process_task, self.kind.kernel, calls, n)
+                for calls, n in shares
+            ]
+        try:
+            done, running = wait(futures, return_when=FIRST_EXCEPTION)
+            if running:  # a share failed: stop the others before raising its exception
+                self._stop.set()
+                wait(running, timeout=_STOP_TIMEOUT)
+        except BaseException:
+            # Interrupted (Ctrl-C) while waiting: without the stop flag the shares would run
+            # to the end, and the interpreter waits for pool threads and processes at exit.
+            self._stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        failed = [
+            f for f in futures
+            if f.done() and not f.cancelled() and f.exception() is not None
+        ]
+        # A share's own error, rather than the _Stopped of the shares it stopped.
+        failed.sort(key=lambda f: isinstance(f.exception(), _Stopped))
+        if failed:
+            failed[0].result()
+        return sum(f.result() for f in futures) & _MASK
+
+
+def run_batch(kind, workers, calls=None, n=N):
+    """Start a pool, run one batch of `calls` fib(n) calls, stop the pool; the checksum."""
+    with Workers(kind, workers) as pool:
+        return pool.run(calls, n)
+
+
+def _measure(kind, workers, repeat):
+    with Workers(kind, workers) as pool:
+        pool.run()  # warm-up: caches, and the first batch's one-time costs
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            pool.run()
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv=None):
+    """Print seconds per batch and speedup over 1 worker, for each kind x workers."""
+    parser = argparse.ArgumentParser(prog="python -m fibext.parallel", description=main.__doc__)
+    parser.add_argument("--repeat", type=int, default=5, help="batches timed per cell (min kept)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=KINDS)
+    parser.add_argument("--workers", nargs="+", type=int, default=worker_counts())
+    args = parser.parse_args(argv)
+    workers = sorted(set(args.workers) | {1})
+    omp = f"OpenMP {OPENMP_VERSION}" if OPENMP else "no OpenMP (prange runs serially)"
+    print(f"cpus: {os.cpu_count()}; build: {omp}; prange({max(workers)}) used "
+          f"{prange_threads(max(workers))} thread(s); fib({N}) per call")
+    print(f"{'kind':22} {'calls':>9} {'workers':>7} {'s/batch':>9} {'speedup':>7}")
+    for kind in args.kinds:
+        base = None
+        for count in workers:
+            seconds = _measure(kind, count, args.repeat)
+            base = seconds if count == 1 else base
+            print(f"{kind:22} {BATCH_CALLS[kind]:9} {count:7} {seconds:9.4f} "
+                  f"{base / seconds:6.2f}x", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""fibext.parallel: every kind x workers computes the serial result; failures and Ctrl-C end
+promptly.  Speed is not tested here (it lives in benchmarks/benchmarks/bench_parallel.py).
+
+Whatever could hang (a failing share, an interrupted batch, a dead worker process) runs in a
+child Python with a timeout, so that a deadlock fails the test instead of freezing the run.
+"""
+
+import os
+import pathlib
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from fibext import _parallel, parallel
+from fibext._pyfib import fib
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+POOL_KINDS = [k for k in parallel.KINDS if parallel.KIND_SPECS[k].runner != "prange"]
+WORKERS = parallel.worker_counts()
+# A deadlock shows as this timeout, far above what these runs take (under 5 s).
+TIMEOUT = 60
+
+
+def expected(calls, n):
+    """The checksum computed apart from fibext.parallel: calls x the bits of the serial fib(n)."""
+    (bits,) = struct.unpack("<Q", struct.pack("<d", fib(n)))
+    return calls * bits % 2**64
+
+
+def run_child(code, **kwargs):
+    """Run code in a fresh Python that imports this checkout; CompletedProcess."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT, **kwargs,
+    )
+
+
+@pytest.fixture(scope="module", params=[(k, w) for k in parallel.KINDS for w in WORKERS],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def pool(request):
+    """A started pool per kind x workers, shared by this module's tests (processes are slow
+    to start)."""
+    kind, workers = request.param
+    with parallel.Workers(kind, workers) as started:
+        yield started
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+def test_kinds_are_the_registry():
+    assert parallel.KINDS == (
+        "python_threads", "cython_gil_threads", "cython_nogil_threads",
+        "python_processes", "cython_prange",
+    )
+    assert set(parallel.BATCH_CALLS) == set(parallel.KINDS)
+    for kind in parallel.KINDS:
+        # A batch must be split into shares of at least thousands of calls at 2 x cpus.
+        assert parallel.BATCH_CALLS[kind] >= 10_000 * max(WORKERS)
+
+
+def test_worker_counts():
+    assert parallel.worker_counts(1) == [1, 2]
+    assert parallel.worker_counts(2) == [1, 2, 4]
+    assert parallel.worker_counts(3) == [1, 2, 3, 6]
+    cpus = os.cpu_count()
+    assert parallel.worker_counts() == [*range(1, cpus + 1), 2 * cpus]
+    with pytest.raises(ValueError, match="cpus must be at least 1, got 0"):
+        parallel.worker_counts(0)
+
+
+@pytest.mark.parametrize("calls, workers", [(0, 3), (2, 4), (10, 3), (10**6 + 1, 2)])
+def test_split_is_near_equal_and_complete(calls, workers):
+    shares = parallel.split(calls, workers)
+    assert len(shares) == workers
+    assert sum(shares) == calls
+    assert max(shares) - min(shares) <= 1
+
+
+# --- results ---------------------------------------------------------------------------------
+
+# 1477: fib overflows to inf; 2 * chunk + 7 calls cross the kernels' chunk boundaries.
+NS = [0, 1, 90, 1476, 1477]
+
+
+@pytest.mark.parametrize("n", NS)
+def test_serial_batch_is_the_checksum(n):
+    assert parallel.serial_batch(0, n) == 0
+    assert parallel.serial_batch(3, n) == expected(3, n)
+    calls = 2 * parallel.PYTHON_CHUNK + 7
+    assert parallel.serial_batch(calls, n) == expected(calls, n)
+
+
+@pytest.mark.parametrize("kernel", ["share_gil", "share_nogil"])
+@pytest.mark.parametrize("n", NS)
+def test_compiled_kernels_match_serial(kernel, n):
+    share = getattr(_parallel, kernel)
+    for calls in (0, 1, 2 * _parallel.CHUNK + 7):
+        assert share(calls, n) == expected(calls, n)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("n", NS)
+def test_prange_matches_serial(threads, n):
+    for calls in (0, 1, threads - 1, 1001):
+        assert _parallel.batch_prange(calls, n, threads) == expected(calls, n)
+    calls = 2 * _parallel.PRANGE_CHUNK + 7  # several prange regions
+    assert _parallel.batch_prange(calls, 90, threads) == expected(calls, 90)
+
+
+@pytest.mark.parametrize("n", [0, 90, 1477])
+def test_every_kind_and_workers_matches_serial(pool, n):
+    # Fewer calls than workers (empty shares) and a few chunks' worth.
+    for calls in (0, 1, pool.workers - 1, 1001):
+        assert pool.run(calls, n) == parallel.serial_batch(calls, n) == expected(calls, n)
+
+
+def test_shares_of_several_chunks_match_serial(pool):
+    # Every share crosses its kernel's chunk boundaries (where the stop flag is checked).
+    chunk = parallel.PYTHON_CHUNK if pool.kind.kernel == "python" else _parallel.CHUNK
+    calls = 2 * chunk * pool.workers + 3
+    assert pool.run(calls) == expected(calls, parallel.N)
+    if pool.workers == 2:  # and the benchmarked batch, once per kind
+        assert pool.run() == expected(pool.kind.calls, parallel.N)
+
+
+def test_run_batch_starts_and_stops_a_pool():
+    assert parallel.run_batch("cython_nogil_threads", 2, calls=12345) == expected(12345, 90)
+
+
+# --- bad arguments and exceptions from workers -----------------------------------------------
+
+@pytest.mark.parametrize("n, exc, message", [
+    (-1, ValueError, "fib() argument must be non-negative, got -1"),
+    (2**31, OverflowError, "fib() argument must be at most 2147483647, got 2147483648"),
+    ("90", TypeError, "'str' object cannot be interpreted as an integer"),
+])
+def test_a_bad_n_raises_the_contracts_exception(pool, n, exc, message):
+    # Checked in the workers (shares of 0 calls too), so this is the workers' exception
+    # travelling back: processes pickle it, threads hand it over.
+    for calls in (0, 10):
+        with pytest.raises(exc) as info:
+            pool.run(calls, n)
+        assert str(info.value) == message
+    assert pool.run(10, 90) == expected(10, 90)  # the pool still works
+
+
+def test_bad_arguments_name_themselves():
+    with pytest.raises(ValueError, match="kind must be one of python_threads, .*; got 'gpu'"):
+        parallel.Workers("gpu", 1)
+    with pytest.raises(ValueError, match="workers must be at least 1, got 0"):
+        parallel.Workers("python_threads", 0)
+    with pytest.raises(TypeError, match="workers must be an int, not float"):
+        parallel.Workers("python_threads", 2.0)
+    with pytest.raises(ValueError, match="calls must be non-negative, got -1"):
+        parallel.serial_batch(-1)
+    with pytest.raises(ValueError, match="calls must be non-negative, got -1"):
+        _parallel.share_nogil(-1, 90)
+    with pytest.raises(ValueError, match="num_threads must be at least 1, got 0"):
+        _parallel.batch_prange(10, 90, 0)
+
+
+@pytest.mark.parametrize("kind", POOL_KINDS)
+def test_a_failing_share_stops_the_others(kind):
+    # One share fails at once while the other has 10**12 calls (hours) to do: run_shares must
+    # raise the failure promptly, having stopped the long share, and the pool must still work.
+    result = run_child(f"""
+        from fibext import parallel
+        with parallel.Workers({kind!r}, 2) as pool:
+            try:
+                pool.run_shares([(10**12, 90), (5, -1)])
+            except ValueError as exc:
+                print("raised:", exc)
+            print("after:", pool.run(1000) == parallel.serial_batch(1000))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "raised: fib() argument must be non-negative, got -1",
+        "after: True",
+    ]
+
+
+def test_a_dead_worker_process_breaks_the_pool_without_hanging():
+    result = run_child("""
+        import os
+        from concurrent.futures.process import BrokenProcessPool
+        from fibext import parallel
+        pool = parallel.Workers("python_processes", 2)
+        # A worker dying outright (a crash, the OOM killer) rather than raising.
+        os.kill(next(iter(pool._executor._processes)), 9)
+        try:
+            pool.run(10**9)
+        except BrokenProcessPool:
+            print("broken")
+        pool.close()
+        print("closed")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["broken", "closed"]
+
+
+@pytest.mark.parametrize("kind", parallel.KINDS)
+def test_ctrl_c_ends_a_long_batch_promptly(kind):
+    # SIGINT to a child in the middle of a batch of 10**12 calls: KeyboardInterrupt must reach
+    # the caller and the process must exit, not wait for the workers to finish the batch.
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            from fibext import parallel
+            pool = parallel.Workers({kind!r}, 2)
+            print("ready", flush=True)
+            pool.run(10**12)
+        """)],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout.readline() == "ready\n"
+        time.sleep(0.5)  # well inside the batch
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=TIMEOUT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGINT, stderr
+    assert "KeyboardInterrupt" in stderr
+
+
+# --- OpenMP ----------------------------------------------------------------------------------
+
+def test_openmp_flag_says_what_prange_does():
+    assert type(parallel.OPENMP) is bool
+    assert parallel.OPENMP == _parallel.OPENMP == (parallel.OPENMP_VERSION != 0)
+    if parallel.OPENMP:
+        assert parallel.OPENMP_VERSION >= 200505  # OpenMP 2.5, the oldest Cython supports
+        assert [parallel.prange_threads(k) for k in (1, 2, 3)] == [1, 2, 3]
+    else:
+        assert [parallel.prange_threads(k) for k in (1, 2, 3)] == [1, 1, 1]
+
+
+def _compiler_has_openmp():
+    """Whether the compiler setuptools uses builds and links an OpenMP program: asked here
+    apart from setup.py's own check, to catch a check that wrongly says no."""
+    import tempfile
+
+    from setuptools import Distribution  # noqa: F401  (makes distutils setuptools' copy)
+    from distutils.ccompiler import new_compiler
+    from distutils.errors import CCompilerError
+    from distutils.sysconfig import customize_compiler
+
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    flags = ["/openmp"] if compiler.compiler_type == "msvc" else ["-fopenmp"]
+    with tempfile.TemporaryDirectory() as tmp:
+        source = pathlib.Path(tmp, "omp.c")
+        source.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        try:
+            objects = compiler.compile([str(source)], output_dir=tmp, extra_postargs=flags)
+            compiler.link_executable(objects, "omp", output_dir=tmp, extra_postargs=flags)
+        except CCompilerError:
+            return False
+    return True
+
+
+def test_the_build_used_openmp_where_the_compiler_has_it():
+    assert parallel.OPENMP == _compiler_has_openmp()
+
+
+@pytest.mark.slow
+def test_a_build_without_openmp_reports_it_and_still_computes(tmp_path):
+    # FIBEXT_OPENMP=0 takes setup.py's fallback: the module must build, say OPENMP False,
+    # run prange on one thread, and give the same checksums.
+    for name in ("setup.py", "pyproject.toml", "fibext"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name,
+                            ignore=shutil.ignore_patterns("*.so", "__pycache__", "*.html"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    env = {**os.environ, "FIBEXT_OPENMP": "0"}
+    build = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert build.returncode == 0, build.stderr
+    assert "fibext: no OpenMP, prange builds serially" in build.stdout + build.stderr
+    check = subprocess.run(
+        [sys.executable, "-c",
+         "from fibext import parallel as p; "
+         "print(p.OPENMP, p.OPENMP_VERSION, p.prange_threads(2), p.run_batch('cython_prange', 2, 1001))"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.split() == ["False", "0", "1", str(expected(1001, 90))]
