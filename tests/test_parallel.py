@@ -299,3 +299,84 @@ def test_a_build_without_openmp_reports_it_and_still_computes(tmp_path):
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.split() == ["False", "0", "1", str(expected(1001, 90))]
+
+
+# --- the benchmarks and their figure ---------------------------------------------------------
+
+@pytest.fixture
+def bench_parallel(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    monkeypatch.setenv("FIBEXT_BENCH_STRICT_IMPORTS", "1")  # a missing name fails, not skips
+    import benchmarks.bench_parallel as module
+
+    return module
+
+
+def test_benchmark_covers_every_kind_and_worker_count(bench_parallel):
+    assert bench_parallel.Batch.params == [list(parallel.KINDS), WORKERS]
+    assert bench_parallel.Batch.param_names == ["kind", "workers"]
+
+
+def test_benchmark_runs_a_batch(bench_parallel):
+    bench = bench_parallel.Batch()
+    bench.setup("cython_nogil_threads", 2)
+    try:
+        bench.time_batch("cython_nogil_threads", 2)
+    finally:
+        bench.teardown("cython_nogil_threads", 2)
+    assert bench.pool._executor is None  # teardown stopped the pool
+
+
+def test_benchmark_skips_prange_without_openmp(bench_parallel, monkeypatch):
+    monkeypatch.setattr(parallel, "OPENMP", False)
+    with pytest.raises(NotImplementedError, match="built without OpenMP"):
+        bench_parallel.Batch().setup("cython_prange", 2)
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import figures_parallel
+
+    return figures_parallel
+
+
+def synthetic_results():
+    # asv's shape: parameter values as repr strings; None where a run was skipped or failed.
+    seconds = {
+        "python_threads": {1: 1.0, 2: 1.0, 4: 1.1},
+        "cython_nogil_threads": {1: 0.2, 2: 0.1, 4: 0.1},
+        "cython_prange": {1: None, 2: None, 4: None},  # built without OpenMP: skipped
+    }
+    return {
+        "bench_fib.Fib.timeraw_call": {("'python'", "90"): 1e-6},
+        "bench_parallel.Batch.time_batch": {
+            (repr(kind), str(w)): t for kind, by_w in seconds.items() for w, t in by_w.items()
+        },
+    }
+
+
+def test_speedups_are_time_at_one_over_time_at_n(figures):
+    assert figures.speedups(synthetic_results()) == {
+        "python_threads": [(1, 1.0), (2, 1.0), (4, 1.0 / 1.1)],
+        "cython_nogil_threads": [(1, 1.0), (2, 2.0), (4, 2.0)],
+    }
+
+
+def test_draw_writes_a_png(figures, tmp_path):
+    paths = figures.draw(synthetic_results(), tmp_path / "out", machine={"machine": "ci box",
+                                                                          "num_cpu": "2"})
+    assert paths == [tmp_path / "out" / "parallel_speedup_ci-box.png"]
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("results", [
+    {},
+    {"bench_parallel.Batch.time_batch": {}},
+    {"bench_parallel.Batch.time_batch": {("'python_threads'", "1"): None}},
+    {"bench_parallel.Batch.time_batch": {("'python_threads'", "2"): 0.5}},  # no 1-worker time
+    {"bench_parallel.Batch.time_batch": {("not python", "1"): 0.5}},
+])
+def test_draw_without_data_draws_nothing(figures, tmp_path, results):
+    assert figures.draw(results, tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
