@@ -24,6 +24,7 @@ C_API = Extension(
     "fibext._capi",
     sources=["fibext/_capi.c", "fibext/cfib.c", "fibext/ctiming.c"],
     include_dirs=["fibext"],
+    depends=["fibext/cfib.h", "fibext/ctiming.h", "fibext/fibarg.h"],  # rebuild when they change
 )
 
 CYTHON = [
