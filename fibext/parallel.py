@@ -241,7 +241,6 @@ class Workers:
             ready = [self._executor.submit(_process_ready) for _ in range(workers)]
         else:
             ready = []
-            _parallel.batch_prange(0, N, workers)
             prange_threads(workers)  # starts the OpenMP team now, not in the first batch
         try:
             for future in ready:
