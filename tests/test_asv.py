@@ -1,0 +1,133 @@
+"""The asv repository: its config, the suite under asv, and the main job end to end."""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from asv import config as asv_config
+from asv import util as asv_util
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CONF = asv_util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+# Keys asv reads; asv ignores any other key without a word, so a typo disables a setting.
+KNOWN_KEYS = set(vars(asv_config.Config())) | {"version", "build_cache_size"}
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def asv(*args, cwd=ROOT, env=None, check=True):
+    result = subprocess.run([sys.executable, "-m", "asv", *args], cwd=cwd, env=env,
+                            capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+def test_config_names_only_keys_asv_reads():
+    assert set(CONF) <= KNOWN_KEYS, set(CONF) - KNOWN_KEYS
+
+
+def test_config_main_branch_one_compile_and_a_cache_for_the_history():
+    assert CONF["branches"] == ["main"]
+    (build,) = CONF["build_command"]
+    assert build.startswith("python -m pip wheel --no-deps --no-build-isolation")
+    assert CONF["build_cache_size"] >= 10  # the main job's default history rebuilds nothing
+    assert CONF["benchmark_dir"] == "benchmarks/benchmarks"
+
+
+def test_asv_and_asv_runner_are_pinned():
+    pins = dict(re.findall(r"^([A-Za-z_]+)==(\S+)", (ROOT / "benchmarks/requirements.txt").read_text(), re.M))
+    assert pins["asv"] == "0.6.6" and pins["asv_runner"] == "0.3.2"
+    from importlib.metadata import version
+    assert version("asv") == pins["asv"] and version("asv_runner") == pins["asv_runner"]
+
+
+def test_asv_check():
+    asv("check", "--python=same")
+
+
+@pytest.mark.slow
+def test_whole_suite_runs_once_under_asv():
+    env = {**os.environ, "FIBEXT_BENCH_STRICT_IMPORTS": "1"}
+    result = asv("run", "--python=same", "--quick", "--dry-run", "--show-stderr", env=env,
+                 check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert "failed" not in output
+    assert re.search(r"bench_fib\.Fib\.timeraw_call\s+ok", output), output[-3000:]
+
+
+def git(*args, cwd):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def result_files(clone, machine):
+    return sorted((clone / ".asv" / "results" / machine).glob("*-*.json"))
+
+
+@pytest.mark.slow
+def test_main_job_end_to_end_on_a_scratch_clone(tmp_path):
+    clone = tmp_path / "fibext"
+    git("clone", "--quiet", "--branch", "main", str(ROOT), str(clone), cwd=tmp_path)
+    for i in range(2):  # commits that change nothing measurable
+        with open(clone / "README.md", "a") as readme:
+            readme.write(f"\nA line for the history test, {i}.\n")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", f"docs {i}", cwd=clone)
+    machine = "scratch-test-machine"
+    command = [sys.executable, "benchmarks/history.py", "--commits", "3", "--machine", machine,
+               "--bench", "bench_fib|bench_import", "--quick"]
+    first = subprocess.run(command, cwd=clone, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-4000:]
+    assert "127.0.0.1" in first.stdout and ".asv/html" in first.stdout
+
+    files = result_files(clone, machine)
+    assert len(files) == 3  # one results file per commit
+
+    html = clone / ".asv" / "html"
+    index = json.loads((html / "index.json").read_text())
+    suite = json.loads((clone / ".asv" / "results" / "benchmarks.json").read_text())
+    suite.pop("version", None)
+    assert set(index["benchmarks"]) == set(suite)
+    ran = [name for name in suite if name.startswith(("bench_fib.", "bench_import."))]
+    assert ran
+    graphs = {p.stem for p in (html / "graphs").rglob("*.json")}
+    assert not [name for name in ran if name not in graphs]
+
+    # Offline: no page, script or stylesheet of the site loads anything from elsewhere.
+    for page in html.rglob("*"):
+        if page.suffix in (".html", ".css") or (page.suffix == ".js" and page.parent == html):
+            assert not EXTERNAL.search(page.read_text(errors="replace")), page
+    for asset in ("jquery-3.3.1.min.js", "jquery.flot.min.js", "bootstrap.min.css"):
+        assert (html / "vendor" / asset).stat().st_size > 1000
+
+    # The report's table is the newest commit's results.
+    table = (html / "report" / "fib-table.md").read_text()
+    newest = max(files, key=lambda p: json.loads(p.read_text())["date"])
+    data = json.loads(newest.read_text())
+    assert data["commit_hash"][:8] in table
+    column = data["result_columns"].index("result")
+    fib = data["results"]["bench_fib.Fib.timeraw_call"]
+    variants, ns = fib[data["result_columns"].index("params")]
+    values = dict(zip([(v, n) for v in variants for n in ns], fib[column]))
+    rows = {line.split("|")[1].strip(): line.split("|")[2:4]
+            for line in table.splitlines() if line.startswith("| ") and "variant" not in line}
+    for variant in variants:
+        name = variant.strip("'")
+        assert float(rows[name][0]) == pytest.approx(values[(variant, "0")] * 1e9, abs=0.05)
+        assert float(rows[name][1]) == pytest.approx(values[(variant, "90")] * 1e9, abs=0.05)
+    assert (html / "report" / "fib.png").read_bytes()[:4] == b"\x89PNG"
+    assert 'href="report/index.html"' in (html / "index.html").read_text()
+
+    # Nothing new: nothing is rebuilt or rerun, and it takes seconds.
+    mtimes = [p.stat().st_mtime for p in files]
+    start = time.monotonic()
+    again = subprocess.run(command, cwd=clone, capture_output=True, text=True)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    assert [p.stat().st_mtime for p in result_files(clone, machine)] == mtimes
+    assert time.monotonic() - start < 60
+    shutil.rmtree(clone / ".asv" / "env", ignore_errors=True)  # the venvs are large
