@@ -149,13 +149,29 @@ def test_copy(prefix, n):
 # The pointer chase: Sattolo's cycle, and every kernel walks it
 
 
+@pytest.mark.parametrize("cyclic", [False, True])
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 257])
-def test_sattolo_compiled_matches_python(n):
-    js = memory.sattolo_draws(n, np.random.default_rng(n))
-    assert all(0 <= j < n - 1 - k for k, j in enumerate(js))
+def test_swaps_compiled_match_python(n, cyclic):
+    u = np.random.default_rng(n).random(max(n - 1, 0))
+    u[-1:] = np.nextafter(1.0, 0.0)  # the largest draw: j must still stay below its bound
     perm = np.arange(n, dtype=np.int64)
-    _memory.sattolo_swaps(perm, js)
-    assert perm.tolist() == memory.sattolo_py(n, js)
+    _memory.apply_swaps(perm, u, cyclic)
+    assert perm.tolist() == memory.swaps_py(n, u, cyclic)
+    assert sorted(perm.tolist()) == list(range(n))
+
+
+@pytest.mark.parametrize("n", [1, 2, 1000])
+def test_shuffled_is_a_permutation(n):
+    perm = memory.shuffled(n, np.random.default_rng(n))
+    assert sorted(perm.tolist()) == list(range(n))
+
+
+def test_shuffles_draw_every_permutation():
+    """n = 4 has 4! = 24 permutations, 3! = 6 of them one cycle: each shuffle draws all its own."""
+    rng = np.random.default_rng(1)
+    every = {tuple(memory.shuffled(4, rng).tolist()) for _ in range(1000)}
+    cycles = {tuple(memory.sattolo(4, rng).tolist()) for _ in range(300)}
+    assert len(every) == 24 and len(cycles) == 6 and cycles < every
 
 
 def cycle_length(perm):
@@ -172,19 +188,31 @@ def test_sattolo_is_one_cycle(n):
     assert cycle_length(perm.tolist()) == n
 
 
-def test_sattolo_draws_every_cycle():
-    """n = 4 has 3! = 6 cyclic permutations; a uniform shuffle draws them all."""
-    rng = np.random.default_rng(1)
-    seen = {tuple(memory.sattolo(4, rng).tolist()) for _ in range(300)}
-    assert len(seen) == 6
-
-
-def test_sattolo_swaps_checks_draws():
+def test_apply_swaps_checks_draws():
     perm = np.arange(4, dtype=np.int64)
-    with pytest.raises(IndexError, match=r"js\[0\] = 3 lies outside \[0, 3\)"):
-        _memory.sattolo_swaps(perm, np.array([3, 0, 0]))
-    with pytest.raises(ValueError, match="js has 2 draws; 3 are needed"):
-        _memory.sattolo_swaps(perm, np.array([0, 0]))
+    with pytest.raises(ValueError, match=r"u\[1\] = 1.0 lies outside \[0, 1\)"):
+        _memory.apply_swaps(perm, np.array([0.5, 1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"u\[2\] = -0.25 lies outside"):
+        _memory.apply_swaps(perm, np.array([0.0, 0.0, -0.25]))
+    with pytest.raises(ValueError, match=r"u\[0\] = nan lies outside"):
+        _memory.apply_swaps(perm, np.array([np.nan, 0.0, 0.0]))
+    with pytest.raises(ValueError, match=r"steps 2 .. 3 lie outside the 3 steps of a shuffle of 4"):
+        _memory.apply_swaps(perm, np.array([0.0, 0.0]), first=2)
+    with pytest.raises(ValueError, match=r"steps -1 .. 0 lie outside"):
+        _memory.apply_swaps(perm, np.array([0.0, 0.0]), first=-1)
+    assert perm.tolist() == [0, 1, 2, 3]  # refused before any swap
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+def test_apply_swaps_in_chunks(cyclic):
+    """A shuffle in consecutive chunks is the shuffle in one call (_shuffle relies on it)."""
+    u = np.random.default_rng(5).random(99)
+    whole, parts = np.arange(100), np.arange(100)
+    _memory.apply_swaps(whole, u, cyclic)
+    for first in range(0, 99, 10):
+        _memory.apply_swaps(parts, u[first:first + 10], cyclic, first)
+    assert (whole == parts).all()
+    assert whole.tolist() == memory.swaps_py(100, u, cyclic)
 
 
 @pytest.mark.parametrize("n_nodes", [1, 2, 5, 64, 1000])
@@ -305,7 +333,7 @@ def no_allocation(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("allocated before the size was checked")
     monkeypatch.setattr(memory, "aligned_empty", refuse)
-    monkeypatch.setattr(memory, "sattolo", refuse)
+    monkeypatch.setattr(memory, "_shuffle", refuse)
 
 
 @pytest.mark.parametrize("size, error, message", [
@@ -422,7 +450,7 @@ MEMCHECK_SCRIPT = textwrap.dedent("""
         else:
             raise SystemExit("out-of-range index accepted")
     perm = np.arange(9, dtype=np.int64)
-    _memory.sattolo_swaps(perm, memory.sattolo_draws(9, np.random.default_rng(0)))
+    _memory.apply_swaps(perm, np.random.default_rng(0).random(8), True)
     for pattern in memory.PATTERNS:
         for impl in memory.IMPLEMENTATIONS:
             try:
