@@ -22,13 +22,14 @@ with safe_import():
 # Patterns, implementations and sizes come from fibext.memory.  On a commit without it every
 # combination skips, but asv picks a combination by its index in the lists the benchmark
 # process computes, so the fallbacks must be at least as long as the real lists.
+_FALLBACK_SIZES = [4096 << k for k in range(32)]  # 4 KiB .. 8 TiB: longer than any real list
 if memory is not None:
     SIZES_FINE = memory.sizes(step=1)
     SIZES = memory.sizes(step=2)
     STRIDES = list(memory.STRIDES)
     DTYPES = list(memory.DTYPES)
 else:
-    SIZES_FINE = SIZES = [4096 << k for k in range(32)]
+    SIZES_FINE = SIZES = _FALLBACK_SIZES
     STRIDES = [1, 8, 64, 512]
     DTYPES = ["float64", "int64"]
 #: The pure-Python loops take ~20-40 ns an element: 1 MiB (131072 elements) is where they stop.

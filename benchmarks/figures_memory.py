@@ -1,0 +1,225 @@
+"""The figures of bench_memory: cost against working-set size, with the caches marked.
+
+The main job's report calls draw() with asv's results for one machine and commit.  Two kinds of
+picture, as lmbench and Drepper's "What every programmer should know about memory" draw them:
+
+- memory_latency.png: pointer-chase latency per access against working-set size, one plateau
+  per cache level and one for RAM;
+- memory_<pattern>.png and memory_patterns.png: ns per element for each access pattern.
+
+Both axes are logarithmic (sizes in powers of two; costs span 0.1 to 100+ ns), and every figure
+marks the L1/L2/L3 sizes of the machine with labelled vertical lines.
+"""
+
+import ast
+import math
+import os
+import pathlib
+import re
+
+#: asv benchmark name -> its parameter names, in asv's order (bench_memory's param_names).
+PARAMS = {
+    "bench_memory.PointerChase.track_latency": ("impl", "size"),
+    "bench_memory.SequentialRead.track_ns_per_element": ("impl", "dtype", "size"),
+    "bench_memory.StridedRead.track_ns_per_element": ("impl", "stride", "size"),
+    "bench_memory.RandomRead.track_ns_per_access": ("impl", "size"),
+    "bench_memory.Write.track_ns_per_element": ("pattern", "impl", "size"),
+    "bench_memory.PythonLoop.track_cost": ("pattern", "size"),
+}
+CHASE, SEQUENTIAL, STRIDED, RANDOM, WRITE, PYTHON = PARAMS
+
+
+def series(results, name):
+    """[(params dict, size, value)] of one benchmark; skipped, failed or malformed entries are
+    left out.  results maps a full benchmark name to {param tuple of repr strings: value}."""
+    names = PARAMS[name]
+    out = []
+    for key, value in (results.get(name) or {}).items():
+        if value is None or not isinstance(key, tuple) or len(key) != len(names):
+            continue
+        try:
+            params = dict(zip(names, (ast.literal_eval(v) for v in key)))
+            value = float(value)
+            size = int(params.pop("size"))
+        except (ValueError, TypeError, SyntaxError):
+            continue
+        if math.isfinite(value) and value > 0 and size > 0:
+            out.append((params, size, value))
+    return out
+
+
+def lines(points, label):
+    """{label(params): [(size, value), ...] sorted by size} from series() output."""
+    out = {}
+    for params, size, value in points:
+        out.setdefault(label(params), []).append((size, value))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _caches(machine):
+    """{level: bytes} from machine["caches"], else this machine's (the report runs where the
+    benchmarks ran), else {}."""
+    if isinstance(machine, dict) and isinstance(machine.get("caches"), dict):
+        return {int(k): int(v) for k, v in machine["caches"].items()}
+    try:
+        from fibext.memory import cache_sizes
+    except ImportError:
+        return {}
+    return cache_sizes()
+
+
+def _name(machine):
+    if isinstance(machine, dict):
+        return str(machine.get("machine") or "")
+    return str(machine or "")
+
+
+def _bytes(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def _tick(n):
+    return _bytes(n).replace(" ", "").replace("iB", "")
+
+
+def _plot(path, title, ylabel, curves, caches, name):
+    """One log-log figure: a line per curve, the caches as labelled vertical lines."""
+    # Imported here: the report imports this module without needing matplotlib until a figure
+    # is drawn.  Figure() draws with Agg, without pyplot's global state.
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.add_subplot()
+    for label, points, style in curves:
+        ax.plot(*zip(*points), marker="o", markersize=3.5, label=label, **style)
+    sizes = sorted({s for _, points, _ in curves for s, _ in points})
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ticks = [s for s in sizes if math.log2(s) % 2 == 0] or sizes
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([_tick(s) for s in ticks], fontsize="small")
+    lo, hi = sizes[0], sizes[-1]
+    for level, size in sorted(caches.items()):
+        if lo / 2 <= size <= hi * 2:
+            ax.axvline(size, color="0.5", linestyle=":", linewidth=1)
+            ax.annotate(f"L{level} {_bytes(size)}", (size, 1), xycoords=("data", "axes fraction"),
+                        xytext=(3, -3), textcoords="offset points", va="top", fontsize="small",
+                        color="0.3")
+    ax.set_xlabel("working set (bytes, log2 scale)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title + (f"\n{name}" if name else ""), fontsize="medium")
+    ax.grid(True, which="major", axis="y", color="0.92")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0, 0.93))
+    fig.savefig(path, dpi=100)
+    return path
+
+
+_IMPL_STYLE = {
+    "cython": {"color": "tab:blue"},
+    "c": {"color": "tab:orange", "linestyle": "--"},
+    "numpy": {"color": "tab:green"},
+    "python": {"color": "tab:red"},
+}
+
+
+def _by_impl(named_lines, extra=None):
+    """curves in a stable order, styled by the implementation named first in the label."""
+    out = []
+    for label, points in sorted(named_lines.items()):
+        style = dict(_IMPL_STYLE.get(label.split()[0], {}))
+        if extra:
+            style.update(extra(label))
+        out.append((label, points, style))
+    return out
+
+
+def draw(results, outdir, machine=None):
+    """Draw bench_memory's figures into outdir; the PNG paths written, [] without data.
+
+    A figure whose benchmark has no value is not drawn.  machine: asv's machine info dict
+    ("machine" names it; "caches", {level: bytes}, overrides the caches read from this
+    machine), or just a name for the titles, or None.
+    """
+    caches, name = _caches(machine), _name(machine)
+    outdir = pathlib.Path(outdir)
+    paths = []
+
+    def save(stem, title, ylabel, curves):
+        curves = [c for c in curves if c[1]]
+        if curves:
+            outdir.mkdir(parents=True, exist_ok=True)
+            paths.append(_plot(outdir / f"{stem}.png", title, ylabel, curves, caches, name))
+
+    python = series(results, PYTHON)
+    py_lines = {p["pattern"]: [(s, v) for q, s, v in python if q == p]
+                for p, _, _ in python}
+    per_element = "ns per element (lower is better)"
+
+    chase = series(results, CHASE)
+    save("memory_latency", "Pointer chase (lmbench lat_mem_rd): latency per access, ns, "
+         "lower is better", "ns per access (lower is better)",
+         _by_impl(lines(chase, lambda p: p["impl"])))
+
+    sequential = series(results, SEQUENTIAL)
+    if sequential:
+        curves = lines(sequential, lambda p: f"{p['impl']} {p['dtype']}")
+        if "sequential" in py_lines:
+            curves["python float64 list"] = sorted(py_lines["sequential"])
+        save("memory_sequential", "Sequential read (sum): ns per element, lower is better",
+             per_element, _by_impl(curves, lambda label: {"linestyle": "-."}
+                                   if "int64" in label else {}))
+
+    random = series(results, RANDOM)
+    if random:
+        curves = lines(random, lambda p: p["impl"])
+        if "random" in py_lines:
+            curves["python list"] = sorted(py_lines["random"])
+        save("memory_random", "Random read (gather through a shuffled index): ns per access, "
+             "lower is better", "ns per access (lower is better)", _by_impl(curves))
+
+    strided = series(results, STRIDED)
+    save("memory_strided", "Strided read (every stride-th float64): ns per element read, "
+         "lower is better", "ns per element read (lower is better)",
+         [(label, points, {}) for label, points in sorted(
+             lines(strided, lambda p: f"{p['impl']} stride {p['stride']:>3}").items(),
+             key=lambda item: (item[0].split()[0], int(item[0].split()[-1])))])
+
+    write = series(results, WRITE)
+    save("memory_write", "Write (fill) and copy: ns per element, lower is better", per_element,
+         _by_impl(lines(write, lambda p: f"{p['impl']} {p['pattern']}"),
+                  lambda label: {"linestyle": ":"} if "copy" in label else {}))
+
+    # Drepper's comparison: every pattern of the Cython kernels on one chart.
+    overview = {}
+    for params, size, value in sequential:
+        if params["impl"] == "cython" and params["dtype"] == "float64":
+            overview.setdefault("sequential", []).append((size, value))
+    for params, size, value in strided:
+        if params["impl"] == "cython" and params["stride"] != 1:
+            overview.setdefault(f"stride {params['stride']}", []).append((size, value))
+    for params, size, value in random:
+        if params["impl"] == "cython":
+            overview.setdefault("random", []).append((size, value))
+    for params, size, value in write:
+        if params["impl"] == "cython":
+            overview.setdefault(params["pattern"], []).append((size, value))
+    for params, size, value in chase:
+        if params["impl"] == "cython":
+            overview.setdefault("pointer chase", []).append((size, value))
+    save("memory_patterns", "Every access pattern, Cython kernels: ns per element (per access "
+         "for random and chase), lower is better", "ns (lower is better)",
+         [(label, sorted(points), {}) for label, points in overview.items()])
+    return paths
+
+
+if __name__ == "__main__":  # draw from a pickled results dict: python figures_memory.py in out
+    import pickle
+    import sys
+
+    with open(sys.argv[1], "rb") as f:
+        print(*draw(pickle.load(f), sys.argv[2] if len(sys.argv) > 2 else os.curdir), sep="\n")
