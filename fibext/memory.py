@@ -23,18 +23,16 @@ int, is below one cache line, or needs more memory than the machine has availabl
 (TypeError, ValueError, MemoryError) before anything is allocated.
 """
 
-import math
 import operator
 import os
 import time
-from typing import Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict
 
 import numpy as np
 
 from fibext import _memory
 
-#: What can be measured, each with the unit of its cost.  Append only: benchmark histories are
-#: keyed by these names.
+#: What can be measured.  Append only: benchmark histories are keyed by these names.
 PATTERNS = ("sequential", "strided", "random", "chase", "fill", "copy")
 #: ns per ...: the count each pattern's cost is divided by.
 PER = {
