@@ -29,7 +29,7 @@ class Batch:
     number = 1  # a batch is 50-500 ms: one per sample is far above the timer's resolution
     repeat = 5
     warmup_time = 0  # the pool started in setup; a batch has nothing else to warm
-    timeout = 120
+    timeout = 60  # one combination takes seconds (spawning up to 2 x cpus processes, 5 batches)
     version = "parallel-batch-1"  # pinned: editing this file keeps the history
 
     def setup(self, kind, workers):
