@@ -90,15 +90,20 @@ def _plot(path, title, ylabel, curves, caches, name):
     # Imported here: the report imports this module without needing matplotlib until a figure
     # is drawn.  Figure() draws with Agg, without pyplot's global state.
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator, NullLocator
+    from matplotlib.ticker import (FixedLocator, FuncFormatter, LogLocator, NullFormatter,
+                                   NullLocator)
 
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot()
     for label, points, style in curves:
         ax.plot(*zip(*points), marker="o", markersize=3.5, label=label, **style)
     sizes = sorted({s for _, points, _ in curves for s, _ in points})
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    # 1-2-5 labels in plain numbers: costs span two or three decades, often less than one
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ticks = [s for s in sizes if math.log2(s) % 2 == 0] or sizes
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
@@ -114,7 +119,7 @@ def _plot(path, title, ylabel, curves, caches, name):
     ax.set_ylabel(ylabel)
     ax.set_title(title + (f"\n{name}" if name else ""), fontsize="medium")
     ax.grid(True, which="major", axis="y", color="0.92")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(0, 0.93))
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the data
     fig.savefig(path, dpi=100)
     return path
 

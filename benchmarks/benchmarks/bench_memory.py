@@ -81,7 +81,8 @@ class SequentialRead(_Memory):
 
 class StridedRead(_Memory):
     """Sum of every stride-th float64 (8: one per cache line; 512: one per 4 KiB page):
-    ns per element read."""
+    ns per element read.  Where the buffer holds few strides (4 KiB at stride 512 is one
+    element a pass) the figure is mostly the pass's own overhead."""
 
     pattern = "strided"
     # Cython only: the C reference of this kernel is tested, and tracked for the patterns
