@@ -203,6 +203,7 @@ cdef Py_ssize_t _first_outside(const int64_t[::1] idx, int64_t n) noexcept nogil
     return -1
 
 
+@cython.boundscheck(False)  # idx[bad]: bad is a position _first_outside found
 cdef int _check_indices(const int64_t[::1] idx, Py_ssize_t n, str what) except -1:
     cdef Py_ssize_t bad
     with nogil:
@@ -229,6 +230,7 @@ cdef int _check_chase(const int64_t[::1] nxt, int64_t start, Py_ssize_t steps) e
     return 0
 
 
+@cython.boundscheck(False)  # &dst[0], &src[0]: both lengths checked first
 cdef int _check_copy(double[::1] dst, const double[::1] src) except -1:
     _check_len(src.shape[0], "src")
     if dst.shape[0] != src.shape[0]:
@@ -258,6 +260,7 @@ def cy_sum_f64(const double[::1] a, Py_ssize_t reps=1):
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_sum_f64(const double[::1] a, Py_ssize_t reps=1):
     """Sum a float64 buffer reps times, in C: (sum of all passes, ns)."""
     _check_len(a.shape[0], "a")
@@ -283,6 +286,7 @@ def cy_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
     """Sum an int64 buffer reps times (wrapping), in C: (sum of all passes, ns)."""
     _check_len(a.shape[0], "a")
@@ -309,6 +313,7 @@ def cy_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
     """Sum a[::stride] reps times, in C: (sum of all passes, ns)."""
     _check_len(a.shape[0], "a")
@@ -338,6 +343,7 @@ def cy_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
     """Sum a[idx] reps times, in C: (sum of all passes, ns)."""
     _check_len(a.shape[0], "a")
@@ -364,6 +370,7 @@ def cy_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
     return p, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
     """steps dependent loads p = nodes[p] from start, in C: (last p, ns)."""
     _check_chase(nodes, start, steps)
@@ -388,6 +395,7 @@ def cy_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
     """Write value to every element reps times, in C: (last element, ns)."""
     _check_len(a.shape[0], "a")
@@ -414,6 +422,7 @@ def cy_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
     return v, t1 - t0
 
 
+@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
 def c_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
     """Copy src into dst reps times, in C: (last element of dst, ns)."""
     _check_copy(dst, src)
