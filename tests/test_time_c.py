@@ -60,8 +60,10 @@ def test_bad_repeat_and_arity():
         _capi.time_c(10, 10, 10)
 
 
-def test_python_m_fibext_prints_every_variant_and_pure_c():
-    out = subprocess.run([sys.executable, "-m", "fibext", "--quick"], check=True,
+def test_python_m_fibext_prints_every_variant_and_pure_c(tmp_path):
+    # From another directory: "python -m" puts the working directory first on sys.path, and the
+    # checkout's fibext/ holds sources, not the installed compiled modules.
+    out = subprocess.run([sys.executable, "-m", "fibext", "--quick"], check=True, cwd=tmp_path,
                          capture_output=True, text=True).stdout
     rows = {line.split()[0] for line in out.splitlines()[3:] if line.strip()}
     assert set(fibext.VARIANTS) <= rows
