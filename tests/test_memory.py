@@ -458,6 +458,7 @@ MEMCHECK_SCRIPT = textwrap.dedent("""
             except NotImplementedError:
                 continue
             w.run(2)
+    print("KERNELS-FROM", _memory.__file__)
     print("MEMCHECK-SCRIPT-DONE")
 """)
 
@@ -494,12 +495,16 @@ def memcheck(script, tmp_path):
     # PYTHONMALLOC=malloc: every object and numpy buffer is its own malloc block, which
     # memcheck fences; sys.executable is the interpreter itself, not a shim that would exec
     # it outside valgrind.
-    env = dict(os.environ, PYTHONMALLOC="malloc", PYTHONPATH=str(REPO))
+    # The fibext under test: the installed one in CI (tests/run), the checkout's in place.
+    fibext_home = str(pathlib.Path(memory.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONMALLOC="malloc",
+               PYTHONPATH=os.pathsep.join(filter(None, [fibext_home,
+                                                        os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(
         [valgrind, "--tool=memcheck", "--error-exitcode=99", "--track-origins=no",
          f"--suppressions={supp}", "--leak-check=no", "--num-callers=30",
          sys.executable, str(path)],
-        env=env, capture_output=True, text=True, timeout=600)
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -517,6 +522,7 @@ def test_memcheck_sees_an_out_of_bounds_read(tmp_path):
 def test_kernels_stay_in_bounds_under_memcheck(tmp_path):
     code, output = memcheck(MEMCHECK_SCRIPT, tmp_path)
     assert "MEMCHECK-SCRIPT-DONE" in output, output[-3000:]
+    assert f"KERNELS-FROM {_memory.__file__}\n" in output  # the build under test, not another
     invalid = [line for line in output.splitlines() if any(s in line for s in INVALID)]
     assert not invalid, output[-6000:]
 
