@@ -4,7 +4,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -62,27 +61,14 @@ def test_whole_suite_runs_once_under_asv():
     assert re.search(r"bench_fib\.Fib\.timeraw_call\s+ok", output), output[-3000:]
 
 
-def git(*args, cwd):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
 def result_files(clone, machine):
     return sorted((clone / ".asv" / "results" / machine).glob("*-*.json"))
 
 
 @pytest.mark.slow
-def test_main_job_end_to_end_on_a_scratch_clone(tmp_path):
-    clone = tmp_path / "fibext"
-    git("clone", "--quiet", "--branch", "main", str(ROOT), str(clone), cwd=tmp_path)
-    for i in range(2):  # commits that change nothing measurable
-        with open(clone / "README.md", "a") as readme:
-            readme.write(f"\nA line for the history test, {i}.\n")
-        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", f"docs {i}", cwd=clone)
-    machine = "scratch-test-machine"
-    command = [sys.executable, "benchmarks/history.py", "--commits", "3", "--machine", machine,
-               "--bench", "bench_fib|bench_import", "--quick"]
-    first = subprocess.run(command, cwd=clone, capture_output=True, text=True)
-    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-4000:]
+def test_main_job_end_to_end_on_a_scratch_clone(published_site):
+    clone, machine, command = published_site.clone, published_site.machine, published_site.command
+    first = published_site.first_run
     assert "127.0.0.1" in first.stdout and ".asv/html" in first.stdout
 
     files = result_files(clone, machine)
@@ -130,4 +116,3 @@ def test_main_job_end_to_end_on_a_scratch_clone(tmp_path):
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
     assert [p.stat().st_mtime for p in result_files(clone, machine)] == mtimes
     assert time.monotonic() - start < 60
-    shutil.rmtree(clone / ".asv" / "env", ignore_errors=True)  # the venvs are large
