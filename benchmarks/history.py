@@ -71,7 +71,7 @@ def main(argv=None):
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(hashes) + "\n")
     run = ["run", f"HASHFILE:{hashfile}", "--machine", args.machine,
-           "--skip-existing-commits", "--show-stderr", "--launch-method", "spawn"]
+           "--skip-existing-commits", "--show-stderr"]
     for pattern in args.bench:
         run += ["--bench", pattern]
     if args.quick:

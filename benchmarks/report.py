@@ -30,7 +30,7 @@ def latest_results(results_dir, machine):
     runs = list(asv_results.iter_results_for_machine(results_dir, machine))
     if not runs:
         raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
-    newest = max(runs, key=lambda r: (r.date or 0, r.started_at and max(r.started_at.values(), default=0) or 0))
+    newest = max(runs, key=lambda run: run.date)  # the commit's date, as asv orders history
     values = {}
     for key in newest.get_all_result_keys():
         params = newest.get_result_params(key)
