@@ -95,4 +95,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        # asv writes each commit's results when that commit is done: those stay.
+        sys.exit("interrupted: the commits already measured are saved; run again to carry on")
