@@ -562,3 +562,57 @@ def measure(pattern, impl, size, **options):
     cost_options = {k: options.pop(k) for k in ("repeat", "target_ns", "budget_ns")
                     if k in options}
     return prepare(pattern, impl, size, **options).cost(**cost_options)
+
+
+# ---------------------------------------------------------------------------------------------
+# python -m fibext.memory [rounds]: issue 4's goals, measured in one run on this machine
+
+
+def compare(pattern, size, impls, rounds=5, **options):
+    """{impl: ns} for one pattern and size, the best of ``rounds`` rounds that take the
+    implementations in turn, so that a change in the machine's load hits all of them alike."""
+    workloads = {impl: prepare(pattern, impl, size, **options) for impl in impls}
+    target = 20_000_000 if pattern == "chase" else 5_000_000
+    best = dict.fromkeys(impls, float("inf"))
+    for _ in range(rounds):
+        for impl, workload in workloads.items():
+            best[impl] = min(best[impl], workload.cost(repeat=3, target_ns=target))
+    return best
+
+
+def _report(rounds=5):
+    caches = cache_sizes()
+    print("caches:", {f"L{k}": v for k, v in caches.items()})
+    print(f"\npointer chase, ns per access (best of {rounds} interleaved rounds)")
+    chase = {}
+    for size in sizes(1):
+        chase[size] = r = compare("chase", size, ["cython", "c"], rounds)
+        print(f"{size:>11} B  cython {r['cython']:8.2f}  c {r['c']:8.2f}  "
+              f"cython/c {r['cython'] / r['c']:.3f}")
+    if len(caches) >= 3:
+        l1, l2, l3 = caches[1], caches[2], caches[3]
+        bands = {"L1": (0, l1 // 2), "L2": (2 * l1, l2 // 2), "L3": (2 * l2, l3 // 2),
+                 "RAM": (LLC_FACTOR * l3, 1 << 62)}
+        print("plateaus: the median over the sizes inside each level")
+        for level, (lo, hi) in bands.items():
+            inside = [s for s in chase if lo <= s <= hi]
+            if inside:
+                cy = float(np.median([chase[s]["cython"] for s in inside]))
+                c = float(np.median([chase[s]["c"] for s in inside]))
+                print(f"  {level:3s} {inside[0]:>10} .. {inside[-1]:>10} B: cython {cy:7.2f} ns, "
+                      f"c {c:7.2f} ns, cython/c {cy / c:.3f}")
+    llc = max(caches.values()) if caches else DEFAULT_LLC
+    for pattern, options in (("sequential", {"dtype": "float64"}),
+                             ("sequential", {"dtype": "int64"}), ("random", {})):
+        print(f"\n{pattern} {options or ''}: ns per {PER[pattern]}")
+        for size in (16 << 10, LLC_FACTOR * llc, 2 * LLC_FACTOR * llc):
+            r = compare(pattern, size, ["cython", "c", "numpy"], rounds, **options)
+            print(f"{size:>11} B  cython {r['cython']:.4f}  c {r['c']:.4f}  numpy {r['numpy']:.4f}"
+                  f"  | cython speed / c speed {r['c'] / r['cython']:.3f}"
+                  f"  numpy time / cython time {r['numpy'] / r['cython']:.3f}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    _report(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
