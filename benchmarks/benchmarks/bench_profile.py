@@ -1,0 +1,38 @@
+"""fib under a profiler: the benchmark to point `asv profile` at.
+
+asv cannot profile raw-timing benchmarks ("Raw timing benchmarks cannot be profiled"), so
+bench_fib's figures, which are timeraw_, have no profile.  This one runs a loop of fib calls
+in the benchmark process itself, where `asv profile` wraps it in cProfile:
+
+    asv profile --python=same "bench_profile.FibProfile.time_loop\\('cython'\\)" -o fib.prof
+    asv profile --python=same "bench_profile.FibProfile.time_loop\\('python'\\)" --gui=snakeviz
+
+(the parameter in brackets is part of the name; asv reads the name as a regular expression,
+hence the escaped brackets).  Its timings carry the loop's own overhead: bench_fib's are the
+figures to quote, this is the one to profile.
+"""
+
+from .common import optional, require
+
+VARIANTS = optional("fibext", "VARIANTS", {})
+CALLS = 10_000  # calls per timed loop: a profile with counts large enough to read
+N = 90
+
+
+class FibProfile:
+    """Seconds per loop of CALLS fib(90) calls, for each variant: the profiling target."""
+
+    params = [list(VARIANTS) or ["python"]]
+    param_names = ["variant"]
+    repeat = 5
+    warmup_time = 0
+    version = "fib-profile-1"  # pinned: editing this file keeps the history
+
+    def setup(self, variant):
+        require(variant in VARIANTS, f"variant {variant!r}")
+        self.fib = VARIANTS[variant]
+
+    def time_loop(self, variant):
+        fib = self.fib
+        for _ in range(CALLS):
+            fib(N)
