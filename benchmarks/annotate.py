@@ -1,0 +1,143 @@
+"""`cython -a` pages of every Cython source of fibext, published beside the benchmark history.
+
+Cython's annotation shades each source line by how much of its generated C calls into the
+Python C-API (the seed's "yellow lines"; a white line is plain C) and unfolds the C on a click.
+write_annotations() runs `cython -a` on every fibext/*.pyx, and on fibext/_pyfib.py (compiled
+unchanged as the cython_untyped variant), in a scratch copy so the checkout gets no generated
+files, and writes <html>/annotate/<module>.html with an index page that lists each file's
+yellow lines.  The site's navigation bar links to it.
+
+The pages must work offline like the rest of the site: any page that refers to another host
+is an error.  The link to the generated .c (not published: each line unfolds its own C) is
+turned into plain text.
+"""
+
+import html
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# Sources Cython compiles: every .pyx, and the pure-Python file compiled unchanged.
+EXTRA_SOURCES = ["_pyfib.py"]
+# Files the compiler reads besides the sources (cimports, cdef extern headers).
+COPIED = ("*.pyx", "*.pxd", "*.py", "*.h")
+LISTED = 12  # yellow lines listed per file on the index page (in source order)
+
+_LINE = re.compile(r'<pre class="cython line score-(\d+)"[^>]*>(.*?)</pre>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+_EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|"""
+                       r"""url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|@import""", re.I)
+
+
+class AnnotateError(RuntimeError):
+    """Cython failed on a source, or wrote a page that would reach off this machine."""
+
+
+def sources(package_dir):
+    """The Cython sources of the package, in name order."""
+    package_dir = pathlib.Path(package_dir)
+    found = sorted(package_dir.glob("*.pyx")) + [package_dir / name for name in EXTRA_SOURCES]
+    return [path for path in found if path.exists()]
+
+
+def line_scores(page):
+    """[(line number, score, source text)] of one annotation page (score: C-API weight)."""
+    rows = []
+    for number, (score, body) in enumerate(_LINE.findall(page), start=1):
+        text = html.unescape(_TAG.sub("", body))
+        # "+01: code" or "\xa002: code": drop the fold marker and the line number.
+        text = text.split(": ", 1)[1] if ": " in text else ""
+        rows.append((number, int(score), text.rstrip()))
+    return rows
+
+
+def _publishable(page, name):
+    """The page with its link to the unpublished .c as text; refuses any external reference."""
+    page = re.sub(r'<a href="([^"/]+\.c)">\1</a>',
+                  r"<code>\1</code> (not published: click a line marked + to see its C)", page)
+    page = page.replace(
+        '<body class="cython">',
+        '<body class="cython">\n<p><a href="index.html">All annotations</a> | '
+        '<a href="../index.html">Benchmark history</a></p>', 1)
+    external = _EXTERNAL.search(page)
+    if external:
+        raise AnnotateError(f"{name}: the annotation refers off this machine: {external.group(0)!r}")
+    return page
+
+
+def write_annotations(repo_root, html_dir):
+    """Write <html_dir>/annotate/ (one page per Cython source, and index.html); return it."""
+    repo_root, html_dir = pathlib.Path(repo_root), pathlib.Path(html_dir)
+    out = html_dir / "annotate"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    files = sources(repo_root / "fibext")
+    with tempfile.TemporaryDirectory() as tmp:
+        package = pathlib.Path(tmp) / "fibext"
+        package.mkdir()
+        for pattern in COPIED:
+            for path in (repo_root / "fibext").glob(pattern):
+                shutil.copy2(path, package / path.name)
+        # One compiler process for all files; -I finds "fibext.<name>" cimports; each file's
+        # own "# cython:" lines set its directives, as in the build.
+        command = [sys.executable, "-m", "cython", "-a", "-I", tmp,
+                   *[str(package / path.name) for path in files]]
+        done = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise AnnotateError(f"cython -a failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        summary = []
+        for path in files:
+            name = path.stem + ".html"
+            page = (package / name).read_text(encoding="utf-8")
+            (out / name).write_text(_publishable(page, name), encoding="utf-8")
+            summary.append((path.name, name, line_scores(page)))
+    (out / "index.html").write_text(_index_page(summary), encoding="utf-8")
+    _link_from_site(html_dir)
+    return out
+
+
+def _index_page(summary):
+    rows = []
+    for source, page, scores in summary:
+        yellow = [row for row in scores if row[1] > 0]
+        named = "<br>".join(f"{number}: <code>{html.escape(text.strip()[:80])}</code> ({score})"
+                            for number, score, text in yellow[:LISTED])
+        if len(yellow) > LISTED:
+            named += f"<br>and {len(yellow) - LISTED} more"
+        rows.append(f'<tr><td><a href="{page}">{html.escape(source)}</a></td>'
+                    f"<td>{len(scores)}</td><td>{len(yellow)}</td><td>{named}</td></tr>")
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>fibext: Cython annotations"
+        "</title><style>body{font-family:sans-serif;margin:1.5em}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}"
+        "table{border-collapse:collapse}</style></head><body>"
+        "<h1>Cython annotations (<code>cython -a</code>)</h1>"
+        "<p>Each source line is shaded by how much of the C that Cython generated for it "
+        "calls into the Python C-API: white lines are plain C, the yellower the more C-API "
+        "calls (reference counting, boxing, exceptions).  Click a line marked + to see its C.  "
+        "The score in brackets is Cython's own weight of those calls.  "
+        '<a href="../index.html">Back to the benchmark history</a>.</p>'
+        "<table><tr><th>source</th><th>lines</th><th>lines calling the C-API</th>"
+        f"<th>the first of them (line: code (score))</th></tr>{''.join(rows)}</table>"
+        "</body></html>\n")
+
+
+def _link_from_site(html_dir):
+    """Add "Cython annotations" to the navigation bar of the site's index page."""
+    index = html_dir / "index.html"
+    page = index.read_text()
+    link = '<li id="nav-li-annotate"><a href="annotate/index.html">Cython annotations</a></li>'
+    if link not in page:
+        anchor = '<li id="nav-li-regressions">'
+        if anchor not in page:
+            raise AnnotateError(f"{index} has no navigation bar to link the annotations from")
+        page = page.replace(anchor, link + "\n\t" + anchor, 1)
+        index.write_text(page)
+
+
+if __name__ == "__main__":
+    root = pathlib.Path(__file__).resolve().parent.parent
+    print(write_annotations(root, sys.argv[1] if len(sys.argv) > 1 else root / ".asv" / "html"))
