@@ -64,7 +64,7 @@ def _publishable(page, name):
         '<a href="../index.html">Benchmark history</a></p>', 1)
     external = _EXTERNAL.search(page)
     if external:
-        raise AnnotateError(f"{name}: the annotation refers off this machine: {external.group(0)!r}")
+        raise AnnotateError(f"{name} refers off this machine: {external.group(0)!r}")
     return page
 
 

@@ -13,6 +13,7 @@ import http.server
 import json
 import pathlib
 import shutil
+import sys
 import threading
 import urllib.parse
 
@@ -306,3 +307,22 @@ def test_cython_annotations_are_reachable(visit, screenshots):
         page.go_back()
         page.wait_for_url("**/annotate/index.html")
     visit.assert_clean()
+
+
+def test_annotation_pages_that_would_leave_this_machine_are_refused():
+    """annotate.py checks every page Cython writes: one that loads from a CDN is an error."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import annotate
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    page = ('<html><body class="cython"><p>Raw output: <a href="_x.c">_x.c</a></p>'
+            '<pre class="cython line score-3">+<span class="">01</span>: x = 1</pre></body></html>')
+    published = annotate._publishable(page, "_x.html")
+    assert 'href="_x.c"' not in published and 'href="index.html"' in published
+    assert annotate.line_scores(page) == [(1, 3, "x = 1")]
+    for external in ('<script src="https://cdn.example.org/jquery.js"></script>',
+                     '<link rel="stylesheet" href="//cdn.example.org/a.css">',
+                     '<style>@import url(https://fonts.example.org/x.css);</style>'):
+        with pytest.raises(annotate.AnnotateError):
+            annotate._publishable(page.replace("<body", external + "<body"), "_x.html")
