@@ -11,6 +11,7 @@ import colorsys
 import functools
 import http.server
 import json
+import os
 import pathlib
 import shutil
 import sys
@@ -25,7 +26,8 @@ import fibext
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright downloads no browser of its own
+# Debian's chromium package; Playwright downloads no browser of its own.
+CHROMIUM = os.environ.get("FIBEXT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL_SCHEMES = {"data", "blob", "about"}
