@@ -1,0 +1,397 @@
+"""Regression drills: inject known changes into a scratch clone and check that the benchmark
+history reports each one at its own commit, by the mechanism that should see it, and nothing
+else.
+
+    python benchmarks/drill.py [--workdir DIR] [--keep]
+
+On a scratch clone of main it makes the commits of COMMITS: changes that alter nothing
+measurable (a README line, a comment in a C file, a comment in a .pyx file), one compiled
+variant made ~3x slower, another ~20% slower, 15 instructions (~1%) added to a third, then all
+three undone.  It runs asv on every commit (fib at n=90 for every variant, and the exact
+instruction counts of bench_instructions.py), publishes, and finds the changes:
+
+- wall time: asv's own step detection (asv.step_detect.detect_steps on each line's values
+  and weights, exactly as ``asv publish`` fits them); a step between two fitted levels is a
+  change at the first commit of the new level when it passes asv's own test (the jump exceeds
+  both levels' error estimates and the line's threshold).  asv's regressions.json keeps only
+  upward steps still standing at the tip, so a regression fixed two commits later never shows
+  there (at this drill's tip everything is undone): the drill looks at every step.
+- instruction counts: consecutive commits compared, with the counts' threshold (they are
+  exact, so there is no noise to fit).
+
+It asserts that each injected change is reported at its own commit, for its own variant, by
+the expected mechanisms (wall time and counts for the slowdowns, counts for the 1%), that the
+undo is reported the same way, and that no no-op commit is reported by anything; then prints
+the table: change, expected, found where, by what.  Exit 0 when all hold, 1 otherwise.
+Thresholds: asv.conf.json's regressions_thresholds, else benchmarks/gate.py's THRESHOLDS.
+"""
+
+import argparse
+import json
+import math
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import gate  # noqa: E402  (benchmarks/ is not a package)
+
+MACHINE = "drill-machine"
+FIB = "bench_fib.Fib.timeraw_call"
+COUNTS = "bench_instructions.FibInstructions.track_instructions"
+#: What the drill runs: every variant's fib(90) time, and the instruction counts.
+BENCH = [r"^bench_fib\.Fib\.timeraw_call\(.*, 90\)$", r"^bench_instructions\.FibInstructions\."]
+
+# ---------------------------------------------------------------------------------------------
+# The injected changes: text edits of the clone's fibext sources.  Each fails loudly if its
+# anchor text is gone (the drill must then be updated, not silently inject nothing).
+
+#: cfib's loop with `extra` dependent multiplications by 1.0 every `every` iterations: the
+#: result is bit-identical, the dependency chain (and the time) longer.  The empty asm hides
+#: the 1.0 from the compiler (it must keep the multiplications) and costs nothing; a volatile
+#: 1.0 instead, loaded in the loop, made the time bimodal here (1.2x or 2.3x per process).
+SLOW_FIB_C = """\
+/* drill: cfib with `extra` dependent multiplications by 1.0 every `every` iterations */
+static double
+fibext_drill_fib(int n, int extra, int every)
+{
+    double a = 0.0, b = 1.0, t, one = 1.0;
+    __asm__ ("" : "+m" (one));  /* the compiler no longer knows that one is 1.0 */
+    for (int i = 0; i < n; i++) {
+        t = a;
+        a = a + b;
+        b = t;
+        if (i % every == 0) {
+            for (int j = 0; j < extra; j++) {
+                a *= one;
+            }
+        }
+    }
+    return a;
+}
+"""
+#: (b) typed Cython: 2 multiplications on every iteration's add: fib(90) 96 -> 265 ns (2.8x;
+#: measured here, best of 6 processes; fib(0) unchanged).
+CYTHON_EXTRA = 2
+#: (c) C-API: one multiplication every 4th iteration: fib(90) 95 -> 116 ns (+22%).
+CAPI_EVERY = 4
+#: (d) capi_varargs: this many nops per call (exactly this many instructions more).
+NOPS = 15
+
+
+def _replace(path, old, new):
+    text = path.read_text()
+    if old not in text:
+        raise RuntimeError(f"drill: {path.name} no longer contains the text to replace:\n{old}")
+    path.write_text(text.replace(old, new, 1))
+
+
+def readme_line(clone, k):
+    with open(clone / "README.md", "a") as f:
+        f.write(f"\nDrill note {k}: documentation only.\n")
+
+
+def c_comment(clone):
+    path = clone / "fibext" / "_capi.c"
+    path.write_text("/* drill: a comment that changes nothing measurable */\n" + path.read_text())
+
+
+def pyx_comment(clone):
+    _replace(clone / "fibext" / "_cyfib_cpdef.pyx", "\nfrom fibext._contract",
+             "\n# drill: a comment that changes nothing measurable\nfrom fibext._contract")
+
+
+def slow_cython(clone, extra=CYTHON_EXTRA):
+    path = clone / "fibext" / "_cyfib.pyx"
+    verbatim = "\n".join("    " + line if line else "" for line in SLOW_FIB_C.splitlines())
+    _replace(path, "\n\ndef fib(n, /):",
+             f'\n\ncdef extern from *:\n    """\n{verbatim}\n    """\n'
+             "    double fibext_drill_fib(int n, int extra, int every)\n\n\ndef fib(n, /):")
+    _replace(path, "    cdef int i\n    cdef double a = 0.0, b = 1.0\n    for i in range(k):\n"
+                   "        a, b = a + b, a\n    return a\n",
+             f"    return fibext_drill_fib(k, {extra}, 1)\n")
+
+
+def slow_capi(clone, every=CAPI_EVERY):
+    path = clone / "fibext" / "_capi.c"
+    _replace(path, "PyDoc_STRVAR(fib_doc,", SLOW_FIB_C + "\nPyDoc_STRVAR(fib_doc,")
+    _replace(path, "    return PyFloat_FromDouble(cfib(n));",
+             f"    return PyFloat_FromDouble(fibext_drill_fib(n, 1, {every}));")
+
+
+def nops_capi_varargs(clone, nops=NOPS):
+    _replace(clone / "fibext" / "_capi.c", '    return Py_BuildValue("d", cfib(n));',
+             f'    __asm__ __volatile__(".rept {nops}\\n\\tnop\\n\\t.endr");\n'
+             '    return Py_BuildValue("d", cfib(n));')
+
+
+@dataclass
+class DrillCommit:
+    label: str
+    edit: object                        # edit(clone, base_sha)
+    #: variant -> (direction, mechanisms that must report it): "slower"/"faster",
+    #: {"time", "counts"}.  Empty: a no-op, which nothing may report.
+    expect: dict = field(default_factory=dict)
+
+
+def _undo(clone, base):
+    subprocess.run(["git", "checkout", base, "--", "fibext"], cwd=clone, check=True)
+
+
+BOTH = frozenset({"time", "counts"})
+COMMITS = [
+    DrillCommit("(a) README line", lambda c, b: readme_line(c, 1)),
+    DrillCommit("(a) comment in _capi.c", lambda c, b: c_comment(c)),
+    DrillCommit("(b) cython ~3x slower", lambda c, b: slow_cython(c),
+                {"cython": ("slower", BOTH)}),
+    DrillCommit("(a) comment in _cyfib_cpdef.pyx", lambda c, b: pyx_comment(c)),
+    DrillCommit("(c) capi ~20% slower", lambda c, b: slow_capi(c),
+                {"capi": ("slower", BOTH)}),
+    DrillCommit(f"(d) capi_varargs +{NOPS} instructions (~1%)", lambda c, b: nops_capi_varargs(c),
+                {"capi_varargs": ("slower", frozenset({"counts"}))}),
+    DrillCommit("(a) README line", lambda c, b: readme_line(c, 2)),
+    DrillCommit("(e) undo b, c, d", _undo,
+                {"cython": ("faster", BOTH), "capi": ("faster", BOTH),
+                 "capi_varargs": ("faster", frozenset({"counts"}))}),
+    DrillCommit("(a) README line", lambda c, b: readme_line(c, 3)),
+]
+
+# ---------------------------------------------------------------------------------------------
+# The scratch clone and its history
+
+
+def _git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def make_clone(workdir, source=ROOT, branch="main"):
+    """A clone of source's branch with the drill's commits on top: [(sha, label)] with the
+    base (the branch's tip) first."""
+    clone = pathlib.Path(workdir) / "fibext"
+    _git("clone", "--quiet", "--branch", branch, str(source), str(clone), cwd=workdir)
+    base = _git("rev-parse", "HEAD", cwd=clone)
+    commits = [(base, "base: main's tip")]
+    for step in COMMITS:
+        step.edit(clone, base)
+        _git("-c", "user.name=drill", "-c", "user.email=drill@localhost", "commit", "-qam",
+             f"drill: {step.label}", cwd=clone)
+        commits.append((_git("rev-parse", "HEAD", cwd=clone), step.label))
+    return clone, commits
+
+
+def run_history(clone, commits, machine=MACHINE, bench=BENCH):
+    """asv run on every commit (samples recorded) and asv publish: the exit status of run."""
+    asv = [sys.executable, "-m", "asv"]
+    subprocess.run([*asv, "machine", "--yes", "--machine", machine], cwd=clone, check=True,
+                   stdout=subprocess.DEVNULL)
+    hashfile = clone / ".asv" / "drill-hashes.txt"
+    hashfile.parent.mkdir(exist_ok=True)
+    hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
+    command = [*asv, "run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
+               "--show-stderr", "--launch-method", "spawn"]
+    for pattern in bench:
+        command += ["--bench", pattern]
+    print("+ asv run", " ".join(command[command.index("run") + 1:]), flush=True)
+    status = subprocess.run(command, cwd=clone).returncode
+    subprocess.run([*asv, "publish"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the changes
+
+
+@dataclass
+class Report:
+    index: int          # position in the drill's commits (0 = base)
+    mechanism: str      # "time" (asv step detection) or "counts" (consecutive commits)
+    name: str
+    params: tuple
+    before: float
+    after: float
+
+    @property
+    def ratio(self):
+        return self.after / self.before if self.before else math.inf
+
+    @property
+    def direction(self):
+        return "slower" if self.after > self.before else "faster"
+
+    @property
+    def variant(self):
+        return self.params[0].strip("'") if self.params else ""
+
+
+def series(results_dir, machine, commits):
+    """{(name, params): ([value per commit], [weight per commit])} in the drill's order, and
+    the benchmarks' metadata.  Weights as asv publish computes them (2 / 99% CI width)."""
+    from asv import _stats
+
+    benchmarks = gate.load_benchmarks(results_dir)
+    lines = {}
+    for i, (sha, _) in enumerate(commits):
+        result = gate.load_results(results_dir, machine, sha)
+        for key, (value, stats, _samples) in gate.result_lines(result, benchmarks).items():
+            values, weights = lines.setdefault(key, ([None] * len(commits), [None] * len(commits)))
+            values[i] = None if gate._na(value) else value
+            weights[i] = _stats.get_weight(stats)
+    return lines, benchmarks
+
+
+def time_steps(values, weights, threshold):
+    """[(index, before, after)] of the steps asv's step fit finds in one line that pass asv's
+    own test: |after - before| > max(error of either level, threshold x the better level)
+    (asv.step_detect.detect_regressions applies the same test to upward steps)."""
+    from asv import step_detect
+
+    points = [i for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return []
+    steps = step_detect.detect_steps(values, weights)
+    found = []
+    for (_, _, v0, _, e0), (left, _, v1, _, e1) in zip(steps, steps[1:]):
+        if abs(v1 - v0) > max(e0, e1, threshold * min(v0, v1)):
+            found.append((left, v0, v1))
+    return found
+
+
+def count_steps(values, threshold):
+    """[(index, before, after)] where an exact count changed by more than threshold from the
+    previous commit that has one."""
+    found, previous = [], None
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        if previous is not None and abs(value - previous) > threshold * previous:
+            found.append((i, previous, value))
+        previous = value
+    return found
+
+
+def find_changes(lines, benchmarks, thresholds):
+    reports = []
+    for (name, params), (values, weights) in sorted(lines.items()):
+        threshold = gate.threshold_for(thresholds, gate.entry_name(name, params) + "@main")
+        if gate.is_count(benchmarks[name]):
+            steps, mechanism = count_steps(values, threshold), "counts"
+        else:
+            steps, mechanism = time_steps(values, weights, threshold), "time"
+        reports += [Report(i, mechanism, name, params, a, b) for i, a, b in steps]
+    return reports
+
+
+def no_op_noise(lines, benchmarks, commits):
+    """Largest relative change of each time line between consecutive commits where the drill
+    changed nothing in that line's variant: the wall-clock noise between commits."""
+    changed = {}
+    for i, step in enumerate(COMMITS, start=1):
+        for variant in step.expect:
+            changed.setdefault(variant, set()).add(i)
+    noise = {}
+    for (name, params), (values, _) in lines.items():
+        if gate.is_count(benchmarks[name]):
+            continue
+        variant = params[0].strip("'") if params else ""
+        ratios = [abs(values[i] / values[i - 1] - 1) for i in range(1, len(values))
+                  if i not in changed.get(variant, ()) and None not in (values[i], values[i - 1])]
+        if ratios:
+            noise[gate.entry_name(name, params)] = max(ratios)
+    return noise
+
+
+def check(reports, commits):
+    """(rows of the table, failures): one row per drill commit.
+
+    An injected change must be reported at its own commit, for its variant, in its direction,
+    by each expected mechanism.  Any report at that commit for another variant, and any report
+    at a no-op commit, is a failure.  (A report for the injected variant in the other
+    direction, e.g. fib(0) a few instructions shorter when fib(90) got longer, belongs to the
+    change and is listed.)
+    """
+    rows, failures = [], []
+    for i, (sha, label) in enumerate(commits[1:], start=1):
+        expect = COMMITS[i - 1].expect
+        here = [r for r in reports if r.index == i]
+        expected = "; ".join(f"{v} {d}: {' + '.join(sorted(m))}" for v, (d, m) in expect.items())
+        where = []
+        for variant, (direction, mechanisms) in expect.items():
+            for mechanism in sorted(mechanisms):
+                at = sorted({r.index for r in reports if r.variant == variant
+                             and r.mechanism == mechanism and r.direction == direction})
+                if i in at:
+                    where.append(f"{variant} {mechanism}: own commit")
+                else:
+                    where.append(f"{variant} {mechanism}: " + (
+                        "commit " + ", ".join(map(str, at)) if at else "not found"))
+                    failures.append(f"commit {i} ({label}): {variant} {direction} not reported "
+                                    f"by {mechanism} at its own commit (found at: {at or 'none'})")
+        for r in here:
+            if r.variant not in expect:
+                where.append(f"false report: {r.mechanism} {r.variant}")
+                failures.append(f"commit {i} ({label}): unexpected {r.mechanism} report "
+                                f"{gate.entry_name(r.name, r.params)} {r.ratio:.3f}x")
+        found = "; ".join(f"{r.mechanism} {r.variant}({r.params[1]}) {r.ratio:.3f}x" for r in here)
+        rows.append((i, sha[:8], label, expected or "nothing", "; ".join(where) or "-",
+                     found or "nothing"))
+    return rows, failures
+
+
+def drill_table(rows):
+    lines = ["| # | commit | change | expected | found where | by what |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {i} | {sha} | {label} | {expected} | {where} | {found} |"
+              for i, sha, label, expected, where, found in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", help="where to make the scratch clone (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch clone")
+    parser.add_argument("--source", default=str(ROOT), help="the repository to clone (this one)")
+    args = parser.parse_args(argv)
+
+    start = time.monotonic()
+    workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="fibext-drill-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        clone, commits = make_clone(workdir, pathlib.Path(args.source))
+        thresholds, source = gate.load_thresholds(clone)
+        status = run_history(clone, commits)
+        lines, benchmarks = series(clone / ".asv" / "results", MACHINE, commits)
+        reports = find_changes(lines, benchmarks, thresholds)
+        rows, failures = check(reports, commits)
+        if status != 0:
+            failures.append(f"asv run exited {status} (a benchmark failed)")
+        noise = no_op_noise(lines, benchmarks, commits)
+
+        print()
+        print(f"Drill on {len(commits)} commits ({time.monotonic() - start:.0f} s), thresholds "
+              f"from {source}:")
+        print(drill_table(rows))
+        if noise:
+            worst = max(noise, key=noise.get)
+            print(f"\nWall-clock noise between commits that changed nothing in a line: "
+                  f"median {100 * statistics.median(noise.values()):.1f}%, largest "
+                  f"{100 * noise[worst]:.1f}% ({worst}).")
+        for failure in failures:
+            print("FAIL:", failure)
+        print("drill: " + ("FAIL" if failures else "pass"))
+        return 1 if failures else 0
+    finally:
+        if args.keep:
+            print(f"scratch clone kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Noise report: how far each benchmark line's samples spread around their median, in the
+newest commit's results, with the unstable lines flagged, so a reader of the history knows
+which lines to trust.
+
+    python benchmarks/noise.py [--results .asv/results] [--machine NAME] [--out DIR]
+
+The spread of one line, from the best data its results hold:
+
+- ``samples`` (asv run --record-samples; the main job records them): pyperf check's figures,
+  the standard deviation and the range (max - min), both relative to the median;
+- else asv's quartiles (stored for every timed benchmark): the interquartile range relative
+  to the median, and the 99% confidence interval of the median;
+- else (track_ benchmarks return one figure per run, with no samples): the line's values over
+  the newest commits that have it, which also contains any real change between them (said so
+  in the "from" column).
+
+Unstable, as pyperf check warns: a standard deviation over 10% of the median, or a sample
+more than 50% away from it.  Without samples the IQR stands in for the deviation (IQR / 1.35
+estimates a normal distribution's standard deviation); without either, the range across
+commits over 20%.  Instruction counts (exact) have a spread of 0.
+"""
+
+import argparse
+import itertools
+import json
+import math
+import pathlib
+import statistics
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+#: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.
+STD_LIMIT = 0.10
+RANGE_LIMIT = 0.50
+#: For a line with one value per run: the range over the newest commits above this.
+COMMITS_LIMIT = 0.20
+#: How many of the newest commits the across-commits spread looks at.
+COMMITS = 5
+
+
+def _na(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _newest_results(results_dir, machine):
+    from asv import results as asv_results
+    runs = list(asv_results.iter_results_for_machine(str(results_dir), machine))
+    if not runs:
+        raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
+    return sorted(runs, key=lambda r: r.date or 0, reverse=True)
+
+
+def _benchmarks(results_dir):
+    path = pathlib.Path(results_dir) / "benchmarks.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    data.pop("version", None)
+    return data
+
+
+def _lines(result):
+    """{(name, params): (value, stats, samples)} of one Results (every parameter combination)."""
+    lines = {}
+    for name in result.get_all_result_keys():
+        params = result.get_result_params(name)
+        values = result.get_result_value(name, params)
+        stats = result.get_result_stats(name, params)
+        samples = result.get_result_samples(name, params)
+        combos = list(itertools.product(*params)) if params else [()]
+        for combo, value, stat, sample in zip(combos, values, stats, samples):
+            lines[(name, combo)] = (value, stat, sample)
+    return lines
+
+
+def line_noise(value, stats, samples, history=(), unit=None):
+    """The spread of one line: a dict with median, n, std (relative), range (relative),
+    iqr (relative), source ("samples", "quartiles", "commits", "exact" or "none") and
+    unstable (bool)."""
+    out = {"median": value, "n": None, "std": None, "range": None, "iqr": None,
+           "source": "none", "unstable": False}
+    if _na(value):
+        return out
+    samples = [s for s in (samples or []) if not _na(s)]
+    if len(samples) >= 2:
+        median = statistics.median(samples)
+        if median:
+            q = statistics.quantiles(samples, n=4, method="inclusive")
+            out.update(median=median, n=len(samples), source="samples",
+                       std=statistics.stdev(samples) / median,
+                       range=(max(samples) - min(samples)) / median,
+                       iqr=(q[2] - q[0]) / median)
+            far = max(abs(max(samples) - median), abs(median - min(samples))) / median
+            out["unstable"] = out["std"] > STD_LIMIT or far > RANGE_LIMIT
+            return out
+    if stats and not _na(stats.get("q_25")) and not _na(stats.get("q_75")) and value:
+        out.update(source="quartiles", n=stats.get("repeat"),
+                   iqr=(stats["q_75"] - stats["q_25"]) / value)
+        a, b = stats.get("ci_99_a"), stats.get("ci_99_b")
+        if not (_na(a) or _na(b) or math.isinf(a) or math.isinf(b)):
+            out["range"] = (b - a) / value  # the 99% CI of the median, the nearest to a range
+        out["unstable"] = out["iqr"] / 1.35 > STD_LIMIT
+        return out
+    values = [v for v in history if not _na(v)]
+    if unit == "instructions":
+        values = values or [value]
+        spread = (max(values) - min(values)) / value if value else 0.0
+        out.update(source="exact", n=len(values), range=spread)
+        return out
+    if len(values) >= 2:
+        median = statistics.median(values)
+        if median:
+            out.update(source="commits", n=len(values),
+                       range=(max(values) - min(values)) / median)
+            out["unstable"] = out["range"] > COMMITS_LIMIT
+    return out
+
+
+def noise_table(results, machine=None, benchmarks=None, commits=COMMITS):
+    """Rows (name(params), noise dict) of the newest of results (asv Results, newest first),
+    worst first."""
+    benchmarks = benchmarks or {}
+    newest = _lines(results[0])
+    older = [_lines(r) for r in results[1:commits]]
+    rows = []
+    for (name, combo), (value, stats, samples) in newest.items():
+        history = [value] + [lines[(name, combo)][0] for lines in older if (name, combo) in lines]
+        unit = benchmarks.get(name, {}).get("unit")
+        noise = line_noise(value, stats, samples, history, unit)
+        label = f"{name}({', '.join(combo)})" if combo else name
+        rows.append((label, noise))
+    rows.sort(key=lambda row: -_score(row[1]))
+    return rows
+
+
+def _score(noise):
+    """Sort key: the relative deviation, or what stands in for it."""
+    if noise["std"] is not None:
+        return noise["std"]
+    if noise["iqr"] is not None:
+        return noise["iqr"] / 1.35
+    if noise["range"] is not None:
+        return noise["range"] / 2
+    return -1.0
+
+
+def _pct(x):
+    return "" if x is None else f"{100 * x:.1f}%"
+
+
+def markdown(rows, machine, commit):
+    unstable = [label for label, noise in rows if noise["unstable"]]
+    lines = [
+        f"Noise of each benchmark line on machine `{machine}`, commit `{commit[:8]}` "
+        "(worst first).  std and range are relative to the median; **unstable**: std over "
+        f"{100 * STD_LIMIT:.0f}% of the median or a sample more than {100 * RANGE_LIMIT:.0f}% "
+        "away from it (pyperf check's rules; without samples IQR/1.35 stands for std, and "
+        f"for one-figure lines the range over the newest {COMMITS} commits over "
+        f"{100 * COMMITS_LIMIT:.0f}%).",
+        "",
+        f"{len(unstable)} of {len(rows)} lines unstable.",
+        "",
+        "| line | from | n | std | range | IQR | verdict |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for label, noise in rows:
+        verdict = "**unstable**" if noise["unstable"] else ("-" if noise["source"] == "none" else "ok")
+        lines.append(f"| {label} | {noise['source']} | {noise['n'] or ''} | {_pct(noise['std'])} | "
+                     f"{_pct(noise['range'])} | {_pct(noise['iqr'])} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_noise_report(source, machine, outdir):
+    """Write <outdir>/noise.md and noise.json for machine's newest results; return noise.md.
+
+    source: the results directory (.asv/results), or a list of asv Results, newest first (or
+    one Results alone).
+    """
+    benchmarks = {}
+    if isinstance(source, (str, pathlib.Path)):
+        benchmarks = _benchmarks(source)
+        results = _newest_results(source, machine)
+    else:
+        results = list(source) if isinstance(source, (list, tuple)) else [source]
+    rows = noise_table(results, machine, benchmarks)
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "noise.md"
+    path.write_text(markdown(rows, machine, results[0].commit_hash))
+    (outdir / "noise.json").write_text(json.dumps(
+        {"machine": machine, "commit": results[0].commit_hash,
+         "lines": [{"line": label, **noise} for label, noise in rows]}, indent=1))
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default=str(ROOT / ".asv" / "results"))
+    parser.add_argument("--machine", default=None, help="default: the main job's machine name")
+    parser.add_argument("--out", default=str(ROOT / ".asv" / "html" / "report"))
+    parser.add_argument("--top", type=int, default=10, help="print this many worst lines")
+    args = parser.parse_args(argv)
+    if args.machine is None:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from history import stable_machine_name
+        args.machine = stable_machine_name()
+    path = write_noise_report(args.results, args.machine, args.out)
+    text = path.read_text().splitlines()
+    header = text.index("| line | from | n | std | range | IQR | verdict |")
+    print("\n".join(text[:header + 2 + args.top]))
+    print(f"... full report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

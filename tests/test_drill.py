@@ -1,0 +1,134 @@
+"""The regression drills (benchmarks/drill.py): the injections still apply to fibext's sources,
+the detection finds steps where they are and nowhere else, and the whole drill, run on a
+scratch clone, reports every injected change at its own commit and no no-op commit."""
+
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+import drill  # noqa: E402
+
+
+@pytest.fixture
+def sources(tmp_path):
+    """A copy of the files the drill edits."""
+    shutil.copytree(REPO / "fibext", tmp_path / "fibext",
+                    ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    return tmp_path
+
+
+def test_every_commit_edits_something(sources):
+    """Each drill commit changes the sources (an anchor that vanished would raise here)."""
+    def snapshot():
+        return {p: p.read_bytes() for p in sources.rglob("*") if p.is_file()}
+
+    base = snapshot()
+    for step in drill.COMMITS:
+        before = snapshot()
+        if step.edit is drill._undo:
+            for path, data in base.items():  # git checkout base -- fibext, without git
+                path.write_bytes(data)
+        else:
+            step.edit(sources, None)
+        assert snapshot() != before or step.edit is drill._undo, step.label
+    fibext = sources / "fibext"
+    assert {p: d for p, d in snapshot().items() if fibext in p.parents} == \
+        {p: d for p, d in base.items() if fibext in p.parents}  # the undo restored fibext/
+
+
+def _compile(path, tmp_path):
+    include = sysconfig.get_paths()["include"]
+    return subprocess.run(["cc", "-fsyntax-only", "-Wall", "-Werror", f"-I{include}",
+                           f"-I{path.parent}", str(path)], capture_output=True, text=True)
+
+
+def test_injected_c_compiles(sources, tmp_path):
+    drill.slow_capi(sources)
+    drill.nops_capi_varargs(sources)
+    done = _compile(sources / "fibext" / "_capi.c", tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (sources / "fibext" / "_capi.c").read_text()
+    assert f"fibext_drill_fib(n, 1, {drill.CAPI_EVERY})" in text
+    assert f".rept {drill.NOPS}" in text
+
+
+def test_injected_cython_compiles(sources, tmp_path):
+    drill.slow_cython(sources)
+    pyx = sources / "fibext" / "_cyfib.pyx"
+    done = subprocess.run([sys.executable, "-m", "cython", "-3", "-I", str(sources),
+                           str(pyx), "-o", str(tmp_path / "_cyfib.c")],
+                          capture_output=True, text=True, cwd=sources)
+    assert done.returncode == 0, done.stderr
+    c = (tmp_path / "_cyfib.c").read_text()
+    assert "fibext_drill_fib(int n, int extra, int every)" in c
+    assert f"fibext_drill_fib(__pyx_v_k, {drill.CYTHON_EXTRA}, 1)" in c
+
+
+def test_count_steps_exact():
+    values = [1124.0, 1124.0, None, 1124.0, 1139.0, 1139.0, 1124.0]
+    assert drill.count_steps(values, 0.005) == [(4, 1124.0, 1139.0), (6, 1139.0, 1124.0)]
+    assert drill.count_steps([489.0, 490.0, 489.0], 0.005) == []  # 0.2%: below the threshold
+
+
+def test_time_steps_find_big_steps_at_their_commit_and_ignore_noise():
+    rng = random.Random(1)
+    level = [100.0] * 3 + [280.0] * 3 + [100.0] * 3
+    values = [v * rng.uniform(0.97, 1.03) for v in level]
+    weights = [2 / (0.04 * v) for v in values]
+    steps = drill.time_steps(values, weights, 0.10)
+    assert [i for i, _, _ in steps] == [3, 6]
+    flat = [100.0 * rng.uniform(0.97, 1.03) for _ in range(9)]
+    assert drill.time_steps(flat, [2 / 4.0] * 9, 0.10) == []
+
+
+def _report(index, mechanism, variant, before, after, n="'90'"):
+    name = drill.COUNTS if mechanism == "counts" else drill.FIB
+    return drill.Report(index, mechanism, name, (f"'{variant}'", n), before, after)
+
+
+def test_check_passes_the_expected_reports_and_names_the_others():
+    commits = [(f"{i:040x}", "base" if i == 0 else drill.COMMITS[i - 1].label)
+               for i in range(len(drill.COMMITS) + 1)]
+    expected = []
+    for i, step in enumerate(drill.COMMITS, start=1):
+        for variant, (direction, mechanisms) in step.expect.items():
+            before, after = (1.0, 2.0) if direction == "slower" else (2.0, 1.0)
+            expected += [_report(i, m, variant, before, after) for m in mechanisms]
+    rows, failures = drill.check(expected, commits)
+    assert failures == []
+    assert len(rows) == len(drill.COMMITS)
+    assert "own commit" in rows[2][4] and rows[0][4] == "-"
+
+    # a no-op commit reported, and an injected change found one commit late
+    late = [r for r in expected if not (r.index == 5 and r.mechanism == "time")]
+    late.append(_report(6, "time", "capi", 1.0, 1.2))
+    late.append(_report(1, "time", "ctypes", 1.0, 1.3))
+    rows, failures = drill.check(late, commits)
+    assert any("commit 1" in f and "ctypes" in f for f in failures)
+    assert any("commit 5" in f and "capi slower not reported by time" in f and "[6]" in f
+               for f in failures)
+    assert any("commit 6" in f and "unexpected time report" in f for f in failures)
+    table = drill.drill_table(rows)
+    assert table.startswith("| # | commit | change | expected | found where | by what |")
+
+
+@pytest.mark.slow
+def test_drill(tmp_path):
+    """The drill itself, end to end (about 6 minutes here)."""
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "drill.py"),
+                           "--workdir", str(tmp_path / "drill")],
+                          capture_output=True, text=True, timeout=1500)
+    print(done.stdout[-8000:])
+    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
+    assert "drill: pass" in done.stdout
+    table = done.stdout[done.stdout.index("| # | commit |"):]
+    for step in drill.COMMITS:
+        assert step.label in table

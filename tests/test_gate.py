@@ -1,0 +1,141 @@
+"""The regression gate (benchmarks/gate.py): thresholds as asv reads them, asv compare's rule
+with a factor per kind, and the command end to end on a scratch clone."""
+
+import math
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+import drill  # noqa: E402
+import gate  # noqa: E402
+
+BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
+         "--bench", r"^bench_fib\.Fib\.timeraw_call\('(cython|capi)', 90\)$"]
+
+
+def test_threshold_is_the_largest_match_as_in_asv():
+    thresholds = {r"bench_fib\.": 0.10, r".*": 0.05, r"bench_instructions\.": 0.005}
+    assert gate.threshold_for(thresholds, "bench_fib.Fib.timeraw_call('capi', 90)") == 0.10
+    # every name matches ".*": the largest matching threshold wins (asv takes the max)
+    assert gate.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.05
+    assert gate.threshold_for({r"bench_instructions\.": 0.005},
+                              "bench_instructions.FibInstructions.x") == 0.005
+    # re.match: anchored at the start, as asv's regressions_thresholds
+    assert gate.threshold_for({r"Fib\.": 0.5}, "bench_fib.Fib.x") == 0.05
+
+
+def test_proposed_thresholds_have_no_catch_all_above_counts():
+    """A catch-all ".*" would lift the counts' threshold to its own (asv takes the max of
+    all matches): the proposal names every kind instead."""
+    for regex in gate.THRESHOLDS:
+        assert not re.match(regex, "bench_instructions.FibInstructions.track_instructions") \
+            or gate.THRESHOLDS[regex] <= 0.005, regex
+    assert gate.threshold_for(gate.THRESHOLDS, "bench_instructions.FibInstructions.x") == 0.005
+    assert gate.threshold_for(gate.THRESHOLDS, "bench_fib.Fib.timeraw_call('capi', 90)") == 0.10
+
+
+def _stats(samples):
+    ordered = sorted(samples)
+    return {"ci_99_a": ordered[0], "ci_99_b": ordered[-1], "q_25": ordered[1],
+            "q_75": ordered[-2], "repeat": len(samples), "number": 1000}
+
+
+def _line(samples):
+    return (sorted(samples)[len(samples) // 2], _stats(samples), samples)
+
+
+BENCHMARKS = {"bench_fib.Fib.timeraw_call": {"unit": "seconds"},
+              "bench_instructions.FibInstructions.track_instructions": {"unit": "instructions"}}
+
+
+def test_judge_times_with_asv_compare_rule():
+    base = {("bench_fib.Fib.timeraw_call", ("'capi'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
+            ("bench_fib.Fib.timeraw_call", ("'cython'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
+            ("bench_fib.Fib.timeraw_call", ("'ctypes'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2)}
+    head = {("bench_fib.Fib.timeraw_call", ("'capi'", "90")): _line([1.05, 1.06, 1.07, 1.04, 1.05] * 2),
+            ("bench_fib.Fib.timeraw_call", ("'cython'", "90")): _line([3.0, 3.1, 2.9, 3.05, 3.0] * 2),
+            ("bench_fib.Fib.timeraw_call", ("'ctypes'", "90")): _line([0.5, 0.51, 0.49, 0.5, 0.5] * 2)}
+    rows = gate.judge(base, head, BENCHMARKS, {r"bench_fib\.": 0.10})
+    verdicts = {r["params"][0]: r["verdict"] for r in rows}
+    assert verdicts == {"'cython'": "slower", "'capi'": "same", "'ctypes'": "faster"}
+    assert rows[0]["verdict"] == "slower"  # worst first
+
+
+def test_judge_counts_by_threshold_alone():
+    name = "bench_instructions.FibInstructions.track_instructions"
+    base = {(name, ("'capi'", "90")): (1124.0, None, None), (name, ("'capi'", "0")): (489.0, None, None),
+            (name, ("'cython'", "90")): (1129.0, None, None), (name, ("'ctypes'", "90")): (5319.8, None, None)}
+    head = {(name, ("'capi'", "90")): (1139.0, None, None), (name, ("'capi'", "0")): (490.0, None, None),
+            (name, ("'cython'", "90")): (1129.0, None, None), (name, ("'ctypes'", "90")): (None, None, None)}
+    rows = {r["params"]: r for r in gate.judge(base, head, BENCHMARKS, gate.THRESHOLDS)}
+    assert rows[("'capi'", "90")]["verdict"] == "slower"      # +15 instructions: 1.3%
+    assert rows[("'capi'", "0")]["verdict"] == "same"         # +1: 0.2%
+    assert rows[("'cython'", "90")]["verdict"] == "same"
+    assert rows[("'ctypes'", "90")]["verdict"] == "failed"
+    text = gate.table(list(rows.values()))
+    assert "slower | bench_instructions.FibInstructions.track_instructions('capi', 90) | counts" in text
+    assert "1,124.0" in text and "1,139.0" in text
+    assert "4 lines compared: 1 slower, 0 faster, 1 failed, 2 within their thresholds." in text
+
+
+def test_table_when_nothing_changed():
+    assert "every line within its threshold" in gate.table([])
+
+
+def _git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def gate_clone(tmp_path_factory):
+    """A scratch clone with two branches off main: docs (a README line) and slow (the drill's
+    3x slower typed Cython)."""
+    clone = tmp_path_factory.mktemp("gate") / "fibext"
+    _git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=clone.parent)
+    commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam"]
+    _git("checkout", "-qb", "docs", cwd=clone)
+    drill.readme_line(clone, 1)
+    _git(*commit, "docs only", cwd=clone)
+    _git("checkout", "-qb", "slow", "main", cwd=clone)
+    drill.slow_cython(clone)
+    _git(*commit, "cython 3x slower", cwd=clone)
+    _git("checkout", "-q", "main", cwd=clone)
+    return clone
+
+
+def run_gate(clone, head):
+    return subprocess.run([sys.executable, "benchmarks/gate.py", "--base", "main", "--head", head,
+                           "--machine", "gate-test-machine", *BENCH],
+                          cwd=clone, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_gate_fails_a_slower_branch(gate_clone):
+    done = run_gate(gate_clone, "slow")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-6000:]
+    assert "gate: FAIL" in done.stdout
+    slower = [line for line in done.stdout.splitlines() if line.startswith("| slower |")]
+    # typed Cython is slower by time and by counts; nothing else is
+    assert any("timeraw_call('cython', 90) | time" in line for line in slower), done.stdout
+    assert any("track_instructions('cython', 90) | counts" in line for line in slower), done.stdout
+    assert all("'cython'" in line for line in slower), done.stdout
+    # results stay out of the published history
+    assert (gate_clone / ".asv" / "gate-results").is_dir()
+    assert not (gate_clone / ".asv" / "results").exists()
+
+
+@pytest.mark.slow
+def test_gate_passes_a_docs_only_branch(gate_clone):
+    done = run_gate(gate_clone, "docs")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    assert "gate: pass" in done.stdout
+    counts = [line for line in done.stdout.splitlines() if "| counts |" in line]
+    assert not counts  # exact counts: nothing changed at all
+    assert re.search(r"\d+ lines compared: 0 slower", done.stdout)
