@@ -25,6 +25,9 @@ from playwright.sync_api import sync_playwright
 import fibext
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import annotate  # noqa: E402  (benchmarks/annotate.py)
+
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 # Debian's chromium package; Playwright downloads no browser of its own.
 CHROMIUM = os.environ.get("FIBEXT_CHROMIUM", "/usr/bin/chromium")
@@ -313,11 +316,6 @@ def test_cython_annotations_are_reachable(visit, screenshots):
 
 def test_annotation_pages_that_would_leave_this_machine_are_refused():
     """annotate.py checks every page Cython writes: one that loads from a CDN is an error."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import annotate
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
     page = ('<html><body class="cython"><p>Raw output: <a href="_x.c">_x.c</a></p>'
             '<pre class="cython line score-3">+<span class="">01</span>: x = 1</pre></body></html>')
     published = annotate._publishable(page, "_x.html")
