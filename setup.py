@@ -6,6 +6,9 @@
   also build through pyximport.  Cython writes its C into build/, never beside the sources.
 - Optimised: Python's own CFLAGS (-O3 on CPython) with assertions off.  No -march=native, so
   a wheel runs on any CPU of its architecture.
+- FIBEXT_CYTHON_PROFILE=1 compiles the Cython modules with profile=True, so that cProfile
+  (and asv profile) sees their functions.  Never the default: the hooks cost every call time.
+  It builds under build/profile/, so switching it on or off never reuses the other's objects.
 - OpenMP only where the compiler builds and links it (OpenMPBuildExt); otherwise prange runs
   serially and fibext.parallel.OPENMP is False.
 """
@@ -87,7 +90,13 @@ class OpenMPBuildExt(build_ext):
         super().build_extensions()
 
 
+# Cython's profiling hooks (FIBEXT_CYTHON_PROFILE=1): an option for profiling, never the default.
+PROFILE = os.environ.get("FIBEXT_CYTHON_PROFILE") == "1"
+BUILD_BASE = "build/profile" if PROFILE else "build"
+
 setup(
-    ext_modules=[C_API, *cythonize(CYTHON, build_dir="build/cython")],
+    ext_modules=[C_API, *cythonize(CYTHON, build_dir=f"{BUILD_BASE}/cython",
+                                   compiler_directives={"profile": True} if PROFILE else {})],
     cmdclass={"build_ext": OpenMPBuildExt},
+    options={"build": {"build_base": BUILD_BASE}},
 )

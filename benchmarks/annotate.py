@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+import report
+
 # Sources Cython compiles: every .pyx, and the pure-Python file compiled unchanged.
 EXTRA_SOURCES = ["_pyfib.py"]
 # Files the compiler reads besides the sources (cimports, cdef extern headers).
@@ -95,7 +97,7 @@ def write_annotations(repo_root, html_dir):
             (out / name).write_text(_publishable(page, name), encoding="utf-8")
             summary.append((path.name, name, line_scores(page)))
     (out / "index.html").write_text(_index_page(summary), encoding="utf-8")
-    _link_from_site(html_dir)
+    report.add_nav_link(html_dir, "annotate", "annotate/index.html", "Cython annotations")
     return out
 
 
@@ -123,19 +125,6 @@ def _index_page(summary):
         "<table><tr><th>source</th><th>lines</th><th>lines calling the C-API</th>"
         f"<th>the first of them (line: code (score))</th></tr>{''.join(rows)}</table>"
         "</body></html>\n")
-
-
-def _link_from_site(html_dir):
-    """Add "Cython annotations" to the navigation bar of the site's index page."""
-    index = html_dir / "index.html"
-    page = index.read_text()
-    link = '<li id="nav-li-annotate"><a href="annotate/index.html">Cython annotations</a></li>'
-    if link not in page:
-        anchor = '<li id="nav-li-regressions">'
-        if anchor not in page:
-            raise AnnotateError(f"{index} has no navigation bar to link the annotations from")
-        page = page.replace(anchor, link + "\n\t" + anchor, 1)
-        index.write_text(page)
 
 
 if __name__ == "__main__":

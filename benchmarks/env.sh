@@ -25,9 +25,11 @@ PY
     echo "$want" > "$stamp"
 fi
 
-# Debian packages some tests drive (valgrind: exact instruction counts and memcheck).
+# Debian packages some tests drive (valgrind: exact instruction counts and memcheck; chromium:
+# the browser test, driven by pip's playwright, which downloads no browser of its own).
 need_apt=()
 command -v valgrind >/dev/null || need_apt+=(valgrind)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

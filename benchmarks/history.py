@@ -8,6 +8,7 @@ interrupted run loses no saved result, and the next run carries on from there.
 """
 
 import argparse
+import json
 import os
 import pathlib
 import platform
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 
+import annotate
 import report
 import vendor
 
@@ -50,6 +52,17 @@ def recent_commits(count, branch):
     return out.split()
 
 
+def fill_unmeasured_summaries(html_dir):
+    """An empty summary graph for each benchmark that has no result yet (new, or left out with
+    --bench): asv publish writes none, and the grid's request for it would end in a 404."""
+    summary = pathlib.Path(html_dir) / "graphs" / "summary"
+    summary.mkdir(parents=True, exist_ok=True)
+    for name in json.loads((pathlib.Path(html_dir) / "index.json").read_text())["benchmarks"]:
+        path = summary / f"{name}.json"
+        if not path.exists():
+            path.write_text("[]")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--commits", type=int, default=10,
@@ -61,10 +74,34 @@ def main(argv=None):
                         help="only benchmarks matching this regex (asv run --bench)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark (asv run --quick): a smoke test")
+    parser.add_argument("--publish-only", action="store_true",
+                        help="measure nothing: publish the results already in .asv/results, "
+                             "e.g. gathered from several machines (the report is --machine's)")
     args = parser.parse_args(argv)
     if args.commits < 1:
         parser.error(f"--commits must be at least 1, got {args.commits}")
 
+    status = 0 if args.publish_only else measure(args)
+    asv("publish")
+    fill_unmeasured_summaries(HTML)
+    vendor.make_offline(HTML, ROOT / ".asv" / "vendor-cache")
+    report_dir = report.write_report(HTML, RESULTS, args.machine)
+    annotate_dir = annotate.write_annotations(ROOT, HTML)
+
+    machines = sorted(p.parent.name for p in RESULTS.glob("*/machine.json"))
+    print()
+    print(f"Published the results of {len(machines)} machine(s): {', '.join(machines)}")
+    print(f"  site:    {HTML}/index.html")
+    print(f"  report:  {report_dir}/index.html (machine {args.machine}; "
+          f"table: {report_dir}/fib-table.md)")
+    print(f"  cython -a: {annotate_dir}/index.html")
+    print("  preview: python3 -m http.server --bind 127.0.0.1 --directory "
+          f"{os.path.relpath(HTML)} {PORT}   then open http://127.0.0.1:{PORT}/")
+    return 1 if status == 2 else 0
+
+
+def measure(args):
+    """Benchmark main's newest commits that have no results on this machine; asv's status."""
     asv("machine", "--yes", "--machine", args.machine)
     hashes = recent_commits(args.commits, args.branch)
     hashfile = ROOT / ".asv" / "hashes-to-run.txt"
@@ -80,18 +117,7 @@ def main(argv=None):
     # 2: some benchmark failed (its result is recorded as failed); anything else is fatal.
     if status not in (0, 2):
         sys.exit(f"asv run failed with exit code {status}")
-
-    asv("publish")
-    vendor.make_offline(HTML, ROOT / ".asv" / "vendor-cache")
-    report_dir = report.write_report(HTML, RESULTS, args.machine)
-
-    print()
-    print(f"Published {len(hashes)} commits of {args.branch} for machine {args.machine}:")
-    print(f"  site:    {HTML}/index.html")
-    print(f"  report:  {report_dir}/index.html (table: {report_dir}/fib-table.md)")
-    print("  preview: python3 -m http.server --bind 127.0.0.1 --directory "
-          f"{os.path.relpath(HTML)} {PORT}   then open http://127.0.0.1:{PORT}/")
-    return 1 if status == 2 else 0
+    return status
 
 
 if __name__ == "__main__":

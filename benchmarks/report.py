@@ -117,7 +117,7 @@ def write_report(html_dir, results_dir, machine):
             sections.append((module_name.replace("figures_", "") + " figures", "",
                              [pathlib.Path(p).name for p in pictures]))
     (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
-    _link_from_site(html_dir)
+    add_nav_link(html_dir, "report", "report/index.html", "Report")
     return out
 
 
@@ -135,11 +135,14 @@ def _index_page(sections, machine, commit):
             "</head><body>" + "\n".join(body) + "</body></html>\n")
 
 
-def _link_from_site(html_dir):
-    index = html_dir / "index.html"
+def add_nav_link(html_dir, nav_id, href, label):
+    """Add an item to the navigation bar of the site's index page (once)."""
+    index = pathlib.Path(html_dir) / "index.html"
     page = index.read_text()
-    link = '<li id="nav-li-report"><a href="report/index.html">Report</a></li>'
+    link = f'<li id="nav-li-{nav_id}"><a href="{href}">{label}</a></li>'
     if link not in page:
         anchor = '<li id="nav-li-regressions">'
+        if anchor not in page:
+            raise ValueError(f"{index} has no navigation bar to add {label!r} to")
         page = page.replace(anchor, link + "\n\t" + anchor, 1)
         index.write_text(page)
