@@ -12,12 +12,13 @@ The spread of one line, from the best data its results hold:
   to the median, and the 99% confidence interval of the median;
 - else (track_ benchmarks return one figure per run, with no samples): the line's values over
   the newest commits that have it, which also contains any real change between them (said so
-  in the "from" column).
+  in the "from" column);
+- instruction counts are exact: spread 0 ("exact").
 
 Unstable, as pyperf check warns: a standard deviation over 10% of the median, or a sample
 more than 50% away from it.  Without samples the IQR stands in for the deviation (IQR / 1.35
 estimates a normal distribution's standard deviation); without either, the range across
-commits over 20%.  Instruction counts (exact) have a spread of 0.
+commits over 20%.
 """
 
 import argparse
@@ -47,7 +48,9 @@ def _newest_results(results_dir, machine):
     runs = list(asv_results.iter_results_for_machine(str(results_dir), machine))
     if not runs:
         raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
-    return sorted(runs, key=lambda r: r.date or 0, reverse=True)
+    # newest first: by commit date, then by when it was run (as report.latest_results)
+    return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
+                  reverse=True)
 
 
 def _benchmarks(results_dir):
@@ -101,12 +104,12 @@ def line_noise(value, stats, samples, history=(), unit=None):
             out["range"] = (b - a) / value  # the 99% CI of the median, the nearest to a range
         out["unstable"] = out["iqr"] / 1.35 > STD_LIMIT
         return out
-    values = [v for v in history if not _na(v)]
     if unit == "instructions":
-        values = values or [value]
-        spread = (max(values) - min(values)) / value if value else 0.0
-        out.update(source="exact", n=len(values), range=spread)
+        # Counted, not sampled: the same on every run (tests/test_instructions.py), so the
+        # spread is 0; a difference between commits is a change, not noise.
+        out.update(source="exact", n=1, std=0.0, range=0.0)
         return out
+    values = [v for v in history if not _na(v)]
     if len(values) >= 2:
         median = statistics.median(values)
         if median:
@@ -124,6 +127,8 @@ def noise_table(results, machine=None, benchmarks=None, commits=COMMITS):
     older = [_lines(r) for r in results[1:commits]]
     rows = []
     for (name, combo), (value, stats, samples) in newest.items():
+        if _na(value):
+            continue  # not run (or failed) at this commit: nothing to say
         history = [value] + [lines[(name, combo)][0] for lines in older if (name, combo) in lines]
         unit = benchmarks.get(name, {}).get("unit")
         noise = line_noise(value, stats, samples, history, unit)
@@ -191,6 +196,25 @@ def write_noise_report(source, machine, outdir):
         {"machine": machine, "commit": results[0].commit_hash,
          "lines": [{"line": label, **noise} for label, noise in rows]}, indent=1))
     return path
+
+
+def summary(noise_md, top=5):
+    """A few lines for the report page: how many lines are unstable, which, and the `top`
+    noisiest, read from the noise.json written beside noise_md."""
+    data = json.loads((pathlib.Path(noise_md).parent / "noise.json").read_text())
+    lines = data["lines"]
+    unstable = [line["line"] for line in lines if line["unstable"]]
+    out = [f"{len(unstable)} of {len(lines)} lines unstable (std over {100 * STD_LIMIT:.0f}% of "
+           f"the median, or a sample {100 * RANGE_LIMIT:.0f}% away from it): do not read "
+           "small steps in them as changes.", "", f"The {top} noisiest lines:"]
+    for line in lines[:top]:
+        spread = ", ".join(f"{key} {_pct(line[key])}" for key in ("std", "range", "iqr")
+                           if line[key] is not None)
+        flag = "  UNSTABLE" if line["unstable"] else ""
+        out.append(f"  {line['line']}: {spread or 'n/a'} ({line['source']}){flag}")
+    if unstable:
+        out += ["", "Unstable: " + ", ".join(unstable)]
+    return "\n".join(out) + "\n"
 
 
 def main(argv=None):
