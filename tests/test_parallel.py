@@ -12,11 +12,13 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
 import pytest
 
+import fibext
 from fibext import _parallel, parallel
 from fibext._pyfib import fib
 
@@ -33,12 +35,18 @@ def expected(calls, n):
     return calls * bits % 2**64
 
 
+# Children import the fibext this process imported (installed, or an in-place build), from a
+# directory other than the checkout: "python -c" puts its working directory first on sys.path,
+# and the checkout's fibext/ may hold sources without compiled modules.
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(pathlib.Path(fibext.__file__).resolve().parent.parent)}
+CHILD_CWD = tempfile.gettempdir()
+
+
 def run_child(code, **kwargs):
-    """Run code in a fresh Python that imports this checkout; CompletedProcess."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    """Run code in a fresh Python that imports the same fibext; CompletedProcess."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT, **kwargs,
+        env=CHILD_ENV, cwd=CHILD_CWD, capture_output=True, text=True, timeout=TIMEOUT, **kwargs,
     )
 
 
@@ -217,7 +225,7 @@ def test_ctrl_c_ends_a_long_batch_promptly(kind):
             print("ready", flush=True)
             pool.run(10**12)
         """)],
-        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+        env=CHILD_ENV, cwd=CHILD_CWD,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
