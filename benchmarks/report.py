@@ -9,6 +9,7 @@ and a log-scale bar chart, plus the figures of the other areas (figures_*.py), a
 import html
 import importlib
 import itertools
+import json
 import math
 import pathlib
 
@@ -100,6 +101,8 @@ def write_report(html_dir, results_dir, machine):
     out = html_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     newest, values = latest_results(results_dir, machine)
+    # asv's record of the machine (name, num_cpu, ...), which the figures annotate.
+    machine_info = json.loads((pathlib.Path(results_dir) / machine / "machine.json").read_text())
     rows = fib_rows(values)
     sections = []
     if rows:
@@ -112,7 +115,7 @@ def write_report(html_dir, results_dir, machine):
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        pictures = module.draw(values, out, machine=machine) or []
+        pictures = module.draw(values, out, machine=machine_info) or []
         if pictures:
             sections.append((module_name.replace("figures_", "") + " figures", "",
                              [pathlib.Path(p).name for p in pictures]))
