@@ -39,6 +39,15 @@ def test_config_main_branch_one_compile_and_a_cache_for_the_history():
     assert CONF["benchmark_dir"] == "benchmarks/benchmarks"
 
 
+def test_asv_environments_get_fibexts_dependencies():
+    # asv installs each commit's wheel with --no-deps: what fibext needs must be in the matrix,
+    # or the benchmarks of fibext.memory silently skip as if the module were missing.
+    import tomllib
+    needs = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[<>=!~ \[;]", need, maxsplit=1)[0].lower() for need in needs}
+    assert names <= {name.lower() for name in CONF["matrix"]["req"]}
+
+
 def test_asv_and_asv_runner_are_pinned():
     pins = dict(re.findall(r"^([A-Za-z_]+)==(\S+)", (ROOT / "benchmarks/requirements.txt").read_text(), re.M))
     assert pins["asv"] == "0.6.6" and pins["asv_runner"] == "0.3.2"
