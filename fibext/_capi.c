@@ -92,7 +92,8 @@ PyDoc_STRVAR(time_c_doc,
 "\n"
 "Time loops calls of the C function cfib(n) inside C.\n"
 "\n"
-"Return (throughput_ns, latency_ns): nanoseconds per call, back to back and serialised.\n"
+"Return (throughput_ns, serial_ns, fence_ns): nanoseconds per call back to back, per call\n"
+"with a serialising fence after each, and per fence alone.\n"
 "The GIL is released while timing.");
 
 static PyObject *
@@ -128,12 +129,13 @@ time_c(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                      "time_c() loops must be at most %d, got %R", INT_MAX, args[1]);
         return NULL;
     }
-    double throughput, latency;
+    double throughput, serial, fence;
     Py_BEGIN_ALLOW_THREADS
     throughput = cfib_throughput_ns(n, (long)loops);
-    latency = cfib_latency_ns(n, (long)loops);
+    serial = cfib_serial_ns(n, (long)loops);
+    fence = fence_ns((long)loops);
     Py_END_ALLOW_THREADS
-    return Py_BuildValue("(dd)", throughput, latency);
+    return Py_BuildValue("(ddd)", throughput, serial, fence);
 }
 
 static PyMethodDef capi_methods[] = {

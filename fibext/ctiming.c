@@ -7,7 +7,8 @@
  *                  end of one call with the start of the next, so this is the cost per call
  *                  when many are in flight: the best C can do.
  *   latency_ns:    each call starts only after the previous one has finished (a serialising
- *                  fence between calls, whose own cost is measured alone and subtracted),
+ *                  fence between calls; fibext.time_c takes off the fence's own cost, timed
+ *                  alone, best against best, so that noise in one cannot cancel the other),
  *                  so this is the time one call takes from start to
  *                  result: what a caller that needs the answer waits, and the fair figure to
  *                  set beside a call from Python.
@@ -60,7 +61,7 @@ cfib_throughput_ns(int n, long loops)
 }
 
 double
-cfib_latency_ns(int n, long loops)
+cfib_serial_ns(int n, long loops)
 {
     double start = now_ns();
     for (long i = 0; i < loops; i++) {
@@ -70,18 +71,20 @@ cfib_latency_ns(int n, long loops)
         KEEP(result);
         SERIALISE();
     }
-    double with_calls = now_ns() - start;
+    return (now_ns() - start) / (double)loops;
+}
 
-    /* The fence itself costs several ns even with nothing to wait for: time it alone and
-       take it off, so that latency is the call's, not the fence's. */
-    start = now_ns();
+double
+fence_ns(long loops)
+{
+    /* The fence costs several ns even with nothing to wait for: timed alone, it is taken off
+       serialised calls to give their latency. */
+    double start = now_ns();
     for (long i = 0; i < loops; i++) {
-        int k = n;
+        int k = 0;
         OPAQUE(k);
         KEEP(k);
         SERIALISE();
     }
-    double fences_only = now_ns() - start;
-    double latency = (with_calls - fences_only) / (double)loops;
-    return latency > 0.0 ? latency : 0.0;
+    return (now_ns() - start) / (double)loops;
 }
