@@ -110,9 +110,11 @@ def gate_clone(tmp_path_factory):
 
 
 def run_gate(clone, head):
-    return subprocess.run([sys.executable, "benchmarks/gate.py", "--base", "main", "--head", head,
+    done = subprocess.run([sys.executable, "benchmarks/gate.py", "--base", "main", "--head", head,
                            "--machine", "gate-test-machine", *BENCH],
                           cwd=clone, capture_output=True, text=True)
+    print(done.stdout[done.stdout.find("Gate: "):])  # the gate's table (pytest -rP shows it)
+    return done
 
 
 @pytest.mark.slow
