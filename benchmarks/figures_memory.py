@@ -62,9 +62,17 @@ def _caches(machine):
     if isinstance(machine, dict) and isinstance(machine.get("caches"), dict):
         return {int(k): int(v) for k, v in machine["caches"].items()}
     try:
-        from fibext.memory import cache_sizes
+        from fibext._caches import cache_sizes
     except ImportError:
-        return {}
+        # The report's tools need no fibext installed: load the module from this checkout.
+        import importlib.util
+        path = pathlib.Path(__file__).resolve().parent.parent / "fibext" / "_caches.py"
+        spec = importlib.util.spec_from_file_location("fibext_caches", path)
+        if spec is None or not path.exists():
+            return {}
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cache_sizes = module.cache_sizes
     return cache_sizes()
 
 

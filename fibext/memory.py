@@ -31,6 +31,10 @@ from typing import Callable, Dict
 import numpy as np
 
 from fibext import _memory
+# Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
+# compiled kernels; the private helpers are re-exported for the tests.
+from fibext._caches import (  # noqa: F401
+    _SYSFS_CACHE, _parse_size, _sysconf_cache_sizes, _sysfs_cache_sizes, cache_sizes)
 
 #: What can be measured.  Append only: benchmark histories are keyed by these names.
 PATTERNS = ("sequential", "strided", "random", "chase", "fill", "copy")
@@ -65,69 +69,6 @@ LLC_FACTOR = 4
 DEFAULT_LLC = 32 << 20
 #: Every random draw (shuffles, Sattolo) is seeded: a rerun measures the same layout.
 SEED = 20260415
-
-_SYSFS_CACHE = "/sys/devices/system/cpu/cpu0/cache"
-
-
-# ---------------------------------------------------------------------------------------------
-# The machine
-
-
-def _parse_size(text):
-    """'32K' / '32768K' / '1M' / '524288' (sysfs) -> bytes."""
-    text = text.strip()
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    if text and text[-1].upper() in units:
-        return int(text[:-1]) * units[text[-1].upper()]
-    return int(text)
-
-
-def _sysfs_cache_sizes(root=_SYSFS_CACHE):
-    sizes = {}
-    try:
-        entries = sorted(os.listdir(root))
-    except OSError:
-        return sizes
-    for entry in entries:
-        if not entry.startswith("index"):
-            continue
-        path = os.path.join(root, entry)
-        try:
-            with open(os.path.join(path, "type")) as f:
-                kind = f.read().strip()
-            with open(os.path.join(path, "level")) as f:
-                level = int(f.read())
-            with open(os.path.join(path, "size")) as f:
-                size = _parse_size(f.read())
-        except (OSError, ValueError):
-            continue
-        if kind in ("Data", "Unified") and size > 0:
-            sizes[level] = size
-    return sizes
-
-
-def _sysconf_cache_sizes():
-    sizes = {}
-    for level, name in ((1, "SC_LEVEL1_DCACHE_SIZE"), (2, "SC_LEVEL2_CACHE_SIZE"),
-                        (3, "SC_LEVEL3_CACHE_SIZE"), (4, "SC_LEVEL4_CACHE_SIZE")):
-        try:
-            size = os.sysconf(name)
-        except (ValueError, OSError):
-            continue
-        if size and size > 0:
-            sizes[level] = size
-    return sizes
-
-
-def cache_sizes():
-    """Data (or unified) cache size in bytes per level, as seen by one core: {1: ..., 2: ...}.
-
-    Read from /sys/devices/system/cpu/cpu0/cache (Linux), else from os.sysconf (glibc), else
-    {}.  sysfs comes first: in a KVM guest glibc's figure for L3 can be the whole host
-    socket's (256 MiB where sysfs, like lscpu, says 32 MiB).
-    """
-    return _sysfs_cache_sizes() or _sysconf_cache_sizes()
-
 
 def sizes(step=1, caches=None):
     """Working-set sizes in bytes: 4 KiB x 2**(step*k), k = 0, 1, ..., up to and including the
