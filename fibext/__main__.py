@@ -1,7 +1,8 @@
 """python -m fibext: every variant's fib(0) and fib(90), measured live on this machine.
 
-Times each call as pyperf timeit does (a loop of calls, best of several repeats), so compare
-rows as ratios from one run: absolute nanoseconds depend on the machine and its load.
+Times each call as pyperf timeit does (a loop of calls), keeping the best of rounds that take
+every case in turn; compare rows as ratios from one run: absolute nanoseconds depend on the
+machine and its load.
 """
 
 import argparse
@@ -15,17 +16,31 @@ from fibext import _capi
 NS = (0, 90)
 
 
-def ns_per_call(func, n, target_s, repeat):
-    """Best of repeat timings of `func(n)`, each a loop sized to take about target_s seconds."""
+def calibrated_timer(func, n, target_s):
+    """(timer, number): a timeit loop of func(n) sized to take about target_s seconds."""
     timer = timeit.Timer("func(n)", globals={"func": func, "n": n})
     number = 1
-    while True:  # calibrate as timeit.autorange does, but to a shorter target
+    while True:  # as timeit.autorange does, to a shorter target
         elapsed = timer.timeit(number)
         if elapsed >= target_s / 10:
             break
         number *= 10
-    number = max(1, int(number * target_s / max(elapsed, 1e-9)))
-    return min(timer.repeat(repeat, number)) / number * 1e9
+    return timer, max(1, int(number * target_s / max(elapsed, 1e-9)))
+
+
+def best_ns_per_call(cases, target_s, rounds):
+    """{key: best ns per call} for cases {key: (func, n)}, timed in interleaved rounds.
+
+    Round after round every case is timed once and the fastest round kept: on a shared
+    machine another process only ever adds time, and interleaving spreads it over all cases
+    instead of charging one of them.
+    """
+    timers = {key: calibrated_timer(func, n, target_s) for key, (func, n) in cases.items()}
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(rounds):
+        for key, (timer, number) in timers.items():
+            best[key] = min(best[key], timer.timeit(number) / number * 1e9)
+    return best
 
 
 def main(argv=None):
@@ -33,17 +48,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="shorter, noisier measurement (for smoke tests)")
     args = parser.parse_args(argv)
-    target_s, repeat = (0.002, 2) if args.quick else (0.02, 7)
+    # Short samples, many rounds: a sample of a few ms often runs between two preemptions.
+    target_s, repeat = (0.0005, 3) if args.quick else (0.002, 50)
 
-    rows = []
-    for spec in fibext.VARIANT_SPECS:
-        func = fibext.VARIANTS[spec.name]
-        rows.append((spec.name, *(ns_per_call(func, n, target_s, repeat) for n in NS),
-                     spec.description))
+    cases = {(spec.name, n): (fibext.VARIANTS[spec.name], n)
+             for spec in fibext.VARIANT_SPECS for n in NS}
+    cases["noop", 0] = (_capi.noop, 0)
+    best = best_ns_per_call(cases, target_s, repeat)
+    rows = [(spec.name, best[spec.name, 0], best[spec.name, 90], spec.description)
+            for spec in fibext.VARIANT_SPECS]
     python0, python90 = rows[0][1], rows[0][2]
-    loops = 2_000 if args.quick else 200_000
+    loops = 1_000 if args.quick else 10_000
     c0, c90 = (fibext.time_c(n, loops=loops, repeat=repeat) for n in NS)
-    floor = ns_per_call(_capi.noop, 0, target_s, repeat)
+    floor = best["noop", 0]
 
     print(f"fibext {fibext.__version__}: ns per call (lower is better), speedup over python")
     print(f"{platform.python_implementation()} {platform.python_version()} on "
