@@ -7,6 +7,7 @@ The fib benchmarks are designed (bench_fib.py) to agree within 5%.
 
 import argparse
 import json
+import pathlib
 import subprocess
 import sys
 import tempfile
@@ -16,13 +17,16 @@ import report
 
 
 def pyperf_ns(variant, n):
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+    """pyperf timeit's median for fib(n) of one variant, in ns."""
+    import pyperf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "timeit.json"  # pyperf refuses to overwrite a file
         subprocess.run(
-            [sys.executable, "-m", "pyperf", "timeit", "--quiet", "--fast", "--output", out.name,
+            [sys.executable, "-m", "pyperf", "timeit", "--quiet", "--fast", "--output", str(out),
              "--setup", f"from fibext import VARIANTS; fib = VARIANTS[{variant!r}]; n = {n}",
-             "fib(n)"], check=True)
-        import pyperf
-        return pyperf.Benchmark.load(out.name).median() * 1e9
+             "fib(n)"], check=True, cwd=tmp)
+        return pyperf.Benchmark.load(str(out)).median() * 1e9
 
 
 def main(argv=None):
