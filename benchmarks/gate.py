@@ -44,9 +44,10 @@ THRESHOLDS = {
     # threshold is what is worth a report, not noise: half the drill's 1% change.
     r"bench_instructions\.": 0.005,
     # fib call times (timeraw_, samples of 100 000 calls), judged by the fastest sample:
-    # between no-op runs it moved at most 8.2% (drill, 20 samples) and 8.6% (every line but
-    # ctypes, 10 samples): 10% stays above that and below the 20% the drill must see.
-    r"bench_fib\.Fib\.": 0.10,
+    # between no-op runs it moved at most 8.2% and 17.3% in two drills (20 samples a commit;
+    # the second with other jobs loading both vCPUs) and 8.6% over 23 of 24 lines with 10
+    # samples: 20% stays above that, and below the drill's "about 20%" (+27% measured).
+    r"bench_fib\.Fib\.": 0.20,
     # ...but ctypes' fib(0) moved 28%, and the no-op call's fastest sample 24%.
     r"bench_fib\.Fib\.timeraw_call\('ctypes'": 0.30,
     r"bench_fib\.FibNoop\.": 0.30,
@@ -68,10 +69,11 @@ NOISE_MEASUREMENTS = """\
 Measured on the AMD EPYC 2-vCPU KVM guest (asv 0.6.6, CPython 3.11) while other jobs ran,
 as the change of each line between two runs of identical binaries:
 - instruction counts (callgrind): identical on reruns and on every no-op commit: noise 0.
-- fib times, fastest sample: 1.5% median, 8.2% largest between no-op commits of the drill
-  (20 samples a commit); 2.3% median, 8.6% largest over 23 of 24 lines with asv's default
-  10 samples (ctypes fib(0): 28%).  asv's median (what it publishes): 25% median, 35%
-  largest in the drill, 17% median and 53% largest with 10 samples.
+- fib times, fastest sample: between no-op commits of two drills (20 samples a commit)
+  1.5% median, 8.2% largest, and, with other jobs loading both vCPUs, 2.5% median, 17.3%
+  largest; between two runs with asv's default 10 samples 2.3% median, 8.6% largest over
+  23 of 24 lines (ctypes fib(0): 28%).  asv's median (what it publishes): 25-47% median,
+  35-65% largest in the drills; 17% median, 53% largest with 10 samples.
 - import times (40 samples): fastest 4.8% median, 8.7% largest; median up to 20%.
 - parallel batches: fastest 3.5% median, 25% largest (cython_prange with 2 workers).
 - memory kernels (one figure per run): 8.3% median, 49% at the 90th percentile, 91% largest
