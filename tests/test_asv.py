@@ -6,7 +6,6 @@ import pathlib
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from asv import config as asv_config
@@ -118,10 +117,10 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     assert (html / "report" / "fib.png").read_bytes()[:4] == b"\x89PNG"
     assert 'href="report/index.html"' in (html / "index.html").read_text()
 
-    # Nothing new: nothing is rebuilt or rerun, and it takes seconds.
+    # Nothing new: nothing is built or benchmarked again (how long it takes is for the notes,
+    # not for a test on a shared machine).
     mtimes = [p.stat().st_mtime for p in files]
-    start = time.monotonic()
     again = subprocess.run(command, cwd=clone, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
     assert [p.stat().st_mtime for p in result_files(clone, machine)] == mtimes
-    assert time.monotonic() - start < 60
+    assert "Building for" not in again.stdout and "Benchmarking" not in again.stdout
