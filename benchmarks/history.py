@@ -85,7 +85,8 @@ def main(argv=None):
     asv("publish")
     fill_unmeasured_summaries(HTML)
     vendor.make_offline(HTML, ROOT / ".asv" / "vendor-cache")
-    report_dir = report.write_report(HTML, RESULTS, args.machine)
+    report_dir = report.write_report(HTML, RESULTS, args.machine,
+                                     tip=recent_commits(1, args.branch)[0])
     annotate_dir = annotate.write_annotations(ROOT, HTML)
 
     machines = sorted(p.parent.name for p in RESULTS.glob("*/machine.json"))
@@ -107,8 +108,10 @@ def measure(args):
     hashfile = ROOT / ".asv" / "hashes-to-run.txt"
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(hashes) + "\n")
+    # --record-samples: the noise report (benchmarks/noise.py) and asv's significance test
+    # (Mann-Whitney U) need the samples, not only the median and quartiles.
     run = ["run", f"HASHFILE:{hashfile}", "--machine", args.machine,
-           "--skip-existing-commits", "--show-stderr"]
+           "--skip-existing-commits", "--show-stderr", "--record-samples"]
     for pattern in args.bench:
         run += ["--bench", pattern]
     if args.quick:

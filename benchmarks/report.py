@@ -19,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from asv import results as asv_results  # noqa: E402
 
+import noise  # noqa: E402  (benchmarks/noise.py)
+
 FIB = "bench_fib.Fib.timeraw_call"
 PURE_C = "bench_fib.PureC.track_latency"
 NOOP = "bench_fib.FibNoop.timeraw_call"
@@ -26,12 +28,17 @@ NOOP = "bench_fib.FibNoop.timeraw_call"
 FIGURE_MODULES = ["figures_memory", "figures_parallel"]
 
 
-def latest_results(results_dir, machine):
-    """(asv Results of the newest commit, {benchmark: {param tuple: value}}) for machine."""
+def latest_results(results_dir, machine, tip=None):
+    """(asv Results, {benchmark: {param tuple: value}}) of the branch tip, for machine.
+
+    tip: the branch's newest commit; without it, or without results for it, the commit with
+    the latest date (commits made in the same second tie, so the tip is the better key).
+    """
     runs = list(asv_results.iter_results_for_machine(results_dir, machine))
     if not runs:
         raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
-    newest = max(runs, key=lambda run: run.date)  # the commit's date, as asv orders history
+    at_tip = [run for run in runs if tip and run.commit_hash == tip]
+    newest = at_tip[0] if at_tip else max(runs, key=lambda run: run.date)
     values = {}
     for key in newest.get_all_result_keys():
         params = newest.get_result_params(key)
@@ -95,12 +102,13 @@ def bar_chart(rows, path, machine):
     plt.close(fig)
 
 
-def write_report(html_dir, results_dir, machine):
-    """Write <html_dir>/report/ and link it from the site; return the report directory."""
+def write_report(html_dir, results_dir, machine, tip=None):
+    """Write <html_dir>/report/ for the tip's results and link it from the site; return the
+    report directory."""
     html_dir = pathlib.Path(html_dir)
     out = html_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    newest, values = latest_results(results_dir, machine)
+    newest, values = latest_results(results_dir, machine, tip)
     # asv's record of the machine (name, num_cpu, ...), which the figures annotate.
     machine_info = json.loads((pathlib.Path(results_dir) / machine / "machine.json").read_text())
     rows = fib_rows(values)
@@ -109,7 +117,7 @@ def write_report(html_dir, results_dir, machine):
         table = markdown_table(rows, machine, newest.commit_hash)
         (out / "fib-table.md").write_text(table)
         bar_chart(rows, out / "fib.png", machine)
-        sections.append(("fib: the seed's table", table, ["fib.png"]))
+        sections.append(("fib: the seed's table", table, ["fib.png"], "fib-table.md"))
     for module_name in FIGURE_MODULES:
         try:
             module = importlib.import_module(module_name)
@@ -118,7 +126,11 @@ def write_report(html_dir, results_dir, machine):
         pictures = module.draw(values, out, machine=machine_info) or []
         if pictures:
             sections.append((module_name.replace("figures_", "") + " figures", "",
-                             [pathlib.Path(p).name for p in pictures]))
+                             [pathlib.Path(p).name for p in pictures], None))
+    # Which lines of the history to trust: the spread of each line's samples, unstable ones
+    # flagged (benchmarks/noise.py).
+    noise_md = noise.write_noise_report(results_dir, machine, out)
+    sections.append(("noise: which lines to trust", noise.summary(noise_md), [], noise_md.name))
     (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
     add_nav_link(html_dir, "report", "report/index.html", "Report")
     return out
@@ -128,11 +140,12 @@ def _index_page(sections, machine, commit):
     body = [f"<h1>fibext report</h1><p>Machine <code>{html.escape(machine)}</code>, "
             f"commit <code>{commit[:8]}</code> (the newest with results). "
             f'<a href="../index.html">Back to the benchmark history</a>.</p>']
-    for title, text, pictures in sections:
+    for title, text, pictures, link in sections:
         body.append(f"<h2>{html.escape(title)}</h2>")
         if text:
-            body.append(f"<pre>{html.escape(text)}</pre>"
-                        '<p><a href="fib-table.md">fib-table.md</a></p>')
+            body.append(f"<pre>{html.escape(text)}</pre>")
+        if link:
+            body.append(f'<p><a href="{link}">{link}</a></p>')
         body += [f'<p><img src="{p}" alt="{p}" style="max-width:100%"></p>' for p in pictures]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>fibext report</title>"
             "</head><body>" + "\n".join(body) + "</body></html>\n")
