@@ -344,7 +344,7 @@ def no_op_noise(lines, benchmarks, key="value"):
     return noise
 
 
-def check(reports, commits):
+def check(reports, commits, advisory_time=()):
     """(rows of the table, failures): one row per drill commit.
 
     An injected change must be reported at its own commit, for its variant, in its direction,
@@ -365,6 +365,10 @@ def check(reports, commits):
                              and r.mechanism == mechanism and r.direction == direction})
                 if i in at:
                     where.append(f"{variant} {mechanism}: own commit")
+                elif mechanism == "time" and variant in advisory_time:
+                    # Shown, not failed: a ~20% wall-time step sits at the noise of a loaded VM.
+                    where.append(f"{variant} {mechanism}: " + (
+                        "commit " + ", ".join(map(str, at)) if at else "not found") + " (advisory)")
                 else:
                     where.append(f"{variant} {mechanism}: " + (
                         "commit " + ", ".join(map(str, at)) if at else "not found"))
@@ -394,6 +398,9 @@ def main(argv=None):
     parser.add_argument("--workdir", help="where to make the scratch clone (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch clone")
     parser.add_argument("--source", default=str(ROOT), help="the repository to clone (this one)")
+    parser.add_argument("--advisory-time", action="append", default=[], metavar="VARIANT",
+                        help="report, but do not fail on, VARIANT's wall-time step (a ~20%% "
+                             "step is within the noise of a loaded 2-vCPU VM; counts stay strict)")
     args = parser.parse_args(argv)
 
     start = time.monotonic()
@@ -405,7 +412,7 @@ def main(argv=None):
         status = run_history(clone, commits)
         lines, benchmarks = series(clone / ".asv" / "results", MACHINE, commits)
         reports = find_changes(lines, benchmarks, thresholds)
-        rows, failures = check(reports, commits)
+        rows, failures = check(reports, commits, advisory_time=set(args.advisory_time))
         if status != 0:
             failures.append(f"asv run exited {status} (a benchmark failed)")
         published = find_changes(lines, benchmarks, thresholds, published=True)
