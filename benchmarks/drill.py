@@ -8,7 +8,7 @@ On a scratch clone of main it makes the commits of COMMITS: changes that alter n
 measurable (a README line, a comment in a C file, a comment in a .pyx file), one compiled
 variant made ~3x slower, another ~20% slower, 15 instructions (~1%) added to a third, then all
 three undone.  It runs asv on every commit (fib(90) of five compiled variants in 4
-interleaved rounds of 5 samples, and the exact instruction counts of bench_instructions.py),
+interleaved rounds of 10 samples, and the exact instruction counts of bench_instructions.py),
 publishes, and finds the changes:
 
 - wall time: asv's own step detection (asv.step_detect.detect_steps, as ``asv publish``
@@ -55,13 +55,14 @@ COUNTS = "bench_instructions.FibInstructions.track_instructions"
 #: (the controls).  python, cython_untyped and ctypes are left out: they cost the most time
 #: per sample and are not what the drill tests.
 TIMES = r"^bench_fib\.Fib\.timeraw_call\('(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$"
-#: ...in 4 rounds of 5 samples (each sample a process), which asv interleaves across the
-#: commits (round 1 oldest to newest, round 2 back, ...): each commit's samples come from
-#: four moments of the run.  Measured here: a stretch of contention (a busy sibling
-#: hyperthread) made every sample of one commit 1.9x slower, and unchanged code ran in a fast
-#: or a slow mode per process (capi fib(90): 94 or 116 ns), the slow one at times for every
-#: sample of a commit.  asv's default is 2 rounds of 5, one after the other.
-TIME_ATTRIBUTES = ["rounds=4", "repeat=5"]
+#: ...in 4 rounds of 10 samples (each sample a process of 20 000 calls, bench_fib.NUMBER),
+#: which asv interleaves across the commits (round 1 oldest to newest, round 2 back, ...):
+#: each commit's samples come from four moments of the run.  Measured here: the same loop ran
+#: at 95 or 170 ns per call in stretches of 0.1-0.5 s (another tenant on the core's sibling
+#: thread), and with 20 samples of 100 000 calls a commit the fastest sample of a no-op
+#: commit moved 21-26% (CI: a false report at a README commit).  40 short samples put some
+#: in a quiet stretch: 4.5% at most in 8 trials.  asv's default is 2 rounds, one after the other.
+TIME_ATTRIBUTES = ["rounds=4", "repeat=10"]
 #: The exact counts of every variant (one callgrind process a commit).
 COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
 

@@ -12,9 +12,16 @@ NS = [0, 10, 90]
 # one call per sample, so its timer's own ~175 ns swamps a 15-50 ns call, and without setup()
 # a closure still adds ~70 ns.  timeraw_ runs `timeit(stmt, setup, number)` in a fresh
 # process, the same loop pyperf timeit runs, and asv divides by number: ns per call, with
-# the callable and n as fast locals.  100_000 calls per sample keep timer resolution and
-# loop start-up far below 1%; each sample is a new process, so repeat is the sample count.
-NUMBER = 100_000
+# the callable and n as fast locals.  Each sample is a new process, so repeat is the sample
+# count.  Why many short samples: on these shared VMs the same loop runs at 95 or 170 ns per
+# call in stretches of ~0.1-0.5 s (another tenant on the core's sibling thread; an idle
+# guest sees it too), and the fastest sample is only the uncontended time if some sample
+# fits inside a quiet stretch.  Measured here (capi fib(90), 8 trials of "a commit"): the
+# fastest of 20 samples of 100 000 calls moved 21% between trials; of 40 samples of 20 000
+# calls (2 ms), 4.5%.  20 000 calls still keep timer resolution and loop start-up below 0.1%.
+NUMBER = 20_000
+#: Samples per round (asv runs 2 rounds, interleaved across the commits of a run).
+REPEAT = 10
 
 
 class Fib:
@@ -23,7 +30,7 @@ class Fib:
     params = [VARIANT_NAMES, NS]
     param_names = ["variant", "n"]
     number = NUMBER
-    repeat = 5
+    repeat = REPEAT
     warmup_time = 0
     timeout = 120
     version = "fib-timeraw-1"  # pinned: editing this file keeps the history
@@ -39,7 +46,7 @@ class FibNoop:
     """Seconds per call of a METH_O function that does nothing: the floor under every variant."""
 
     number = NUMBER
-    repeat = 5
+    repeat = REPEAT
     warmup_time = 0
     version = "noop-timeraw-1"
 
