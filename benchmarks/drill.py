@@ -28,7 +28,7 @@ It asserts that each injected change is reported at its own commit, for its own 
 the expected mechanisms (wall time and counts for the slowdowns, counts for the 1%), that the
 undo is reported the same way, and that no no-op commit is reported by anything; then prints
 the table: change, expected, found where, by what.  Exit 0 when all hold, 1 otherwise.
-Thresholds: asv.conf.json's regressions_thresholds, else benchmarks/gate.py's THRESHOLDS.
+Thresholds: asv.conf.json's regressions_thresholds.
 """
 
 import argparse

@@ -5,8 +5,7 @@
 Runs ``asv continuous base head`` (both commits built and benchmarked in one asv run, their
 rounds interleaved, samples recorded), then judges every benchmark line of the two results
 with the threshold of its kind (``regressions_thresholds`` in asv.conf.json, the same
-numbers the published history's step detection uses; THRESHOLDS below where the file has
-none).  A time is slower when head/base exceeds 1 + threshold *and* asv's own significance
+numbers the published history's step detection uses).  A time is slower when head/base exceeds 1 + threshold *and* asv's own significance
 test (Mann-Whitney U on the samples, else 99% CI overlap) says the samples differ: asv
 compare's rule, applied with a factor per kind, which ``asv continuous --factor`` cannot
 express (it has one factor for everything).  head/base is the ratio of each side's fastest
@@ -20,7 +19,7 @@ Prints a short table of what changed and exits 1 on any regression beyond its th
 not the working tree: commit what you want measured.
 
 Why these thresholds (measured on this machine class, a noisy 2-vCPU KVM guest): see
-THRESHOLDS; the numbers and how they were measured are in NOISE_MEASUREMENTS.
+THRESHOLDS_MEASURED.
 """
 
 import argparse
@@ -35,51 +34,12 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 GATE_RESULTS = ".asv/gate-results"
-
-#: Relative thresholds per kind of benchmark (regex matched at the start of the line's name,
-#: as asv's regressions_thresholds is; the largest matching threshold wins, as in asv).
-#: Proposed for asv.conf.json's "regressions_thresholds"; used when that key is absent.
-THRESHOLDS = {
-    # Exact counts: the same on every run and on every no-op commit (noise 0), so the
-    # threshold is what is worth a report, not noise: half the drill's 1% change.
-    r"bench_instructions\.": 0.005,
-    # fib call times (timeraw_, samples of 100 000 calls), judged by the fastest sample:
-    # between no-op runs it moved at most 8.2% and 17.3% in two drills (20 samples a commit;
-    # the second with other jobs loading both vCPUs) and 8.6% over 23 of 24 lines with 10
-    # samples: 20% stays above that, and below the drill's "about 20%" (+27% measured).
-    r"bench_fib\.Fib\.": 0.10,
-    # ...but ctypes' fib(0) moved 28%, and the no-op call's fastest sample 24%.
-    r"bench_fib\.Fib\.timeraw_call\('ctypes'": 0.30,
-    r"bench_fib\.FibNoop\.": 0.30,
-    # cfib timed inside C (one best-of figure per run): 9.3% between runs.
-    r"bench_fib\.PureC\.": 0.15,
-    # Import times, 40 samples: the fastest moved 8.7% at most.
-    r"bench_import\.": 0.15,
-    # Memory kernels (one best-of-5 figure per run, no samples) moved 8.3% median, 49% at
-    # the 90th percentile and 91% at most over 195 lines: only a doubling is beyond noise.
-    # Their instruction counts (bench_instructions.MemoryInstructions) see code changes.
-    r"bench_memory\.": 1.0,
-    # Batches on 2 vCPUs: with 2 workers the fastest sample moved 25% (other jobs take a core).
-    r"bench_parallel\.": 0.30,
-    # No catch-all ".*": asv takes the largest of all matching thresholds, so a catch-all
-    # would lift the counts' 0.5% to its own.  Anything unnamed gets asv's default, 5%.
-}
-#: Where THRESHOLDS come from (printed by --help).
-NOISE_MEASUREMENTS = """\
-Measured on the AMD EPYC 2-vCPU KVM guest (asv 0.6.6, CPython 3.11) while other jobs ran,
-as the change of each line between two runs of identical binaries:
-- instruction counts (callgrind): identical on reruns and on every no-op commit: noise 0.
-- fib times, fastest sample: between no-op commits of two drills (20 samples a commit)
-  1.5% median, 8.2% largest, and, with other jobs loading both vCPUs, 2.5% median, 17.3%
-  largest; between two runs with asv's default 10 samples 2.3% median, 8.6% largest over
-  23 of 24 lines (ctypes fib(0): 28%).  asv's median (what it publishes): 25-47% median,
-  35-65% largest in the drills; 17% median, 53% largest with 10 samples.
-- import times (40 samples): fastest 4.8% median, 8.7% largest; median up to 20%.
-- parallel batches: fastest 3.5% median, 25% largest (cython_prange with 2 workers).
-- memory kernels (one figure per run): 8.3% median, 49% at the 90th percentile, 91% largest
-  (195 lines); their instruction counts: identical (12 lines).
+#: Where the thresholds come from (printed by --help).
+THRESHOLDS_MEASURED = """\
+Thresholds: asv.conf.json's "regressions_thresholds", one per kind of benchmark, each above
+the largest change measured between runs of identical binaries on the 2-vCPU KVM guest; the
+measurements are tabled in README.md, "Regressions you can trust".
 """
-
 
 def load_conf(root=ROOT):
     from asv import util as asv_util
@@ -87,11 +47,13 @@ def load_conf(root=ROOT):
 
 
 def load_thresholds(root=ROOT):
-    """(thresholds, where from): asv.conf.json's regressions_thresholds, else THRESHOLDS."""
-    conf = load_conf(root)
-    if conf.get("regressions_thresholds"):
-        return dict(conf["regressions_thresholds"]), "asv.conf.json regressions_thresholds"
-    return dict(THRESHOLDS), "benchmarks/gate.py THRESHOLDS (asv.conf.json sets none)"
+    """(thresholds, where from): asv.conf.json's regressions_thresholds, the one place they
+    are set (asv publish reads them too)."""
+    thresholds = load_conf(root).get("regressions_thresholds")
+    if not thresholds:
+        raise SystemExit(f"gate: {pathlib.Path(root) / 'asv.conf.json'} sets no "
+                         "regressions_thresholds; the gate judges by them")
+    return dict(thresholds), "asv.conf.json regressions_thresholds"
 
 
 def threshold_for(thresholds, entry_name, default=0.05):
@@ -279,7 +241,7 @@ def run_continuous(root, base, head, machine, factor, bench=(), results_dir=GATE
 def main(argv=None, root=ROOT):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=NOISE_MEASUREMENTS)
+                                     epilog=THRESHOLDS_MEASURED)
     parser.add_argument("--base", default="main", help="the commit to compare against (main)")
     parser.add_argument("--head", default="HEAD", help="the commit under test (HEAD)")
     parser.add_argument("--bench", action="append", default=[],
