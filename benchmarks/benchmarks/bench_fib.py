@@ -20,7 +20,10 @@ NS = [0, 10, 90]
 # fastest of 20 samples of 100 000 calls moved 21% between trials; of 40 samples of 20 000
 # calls (2 ms), 4.5%.  20 000 calls still keep timer resolution and loop start-up below 0.1%.
 NUMBER = 20_000
-#: Samples per round (asv runs 2 rounds, interleaved across the commits of a run).
+#: 4 rounds of 10 samples: asv interleaves rounds across the commits of a run (round 1 oldest
+#: to newest, round 2 back, ...), so each commit's 40 samples come from four moments of it.
+#: The fastest of them moved 4.0% at most between no-op commits in two drills here.
+ROUNDS = 4
 REPEAT = 10
 
 
@@ -30,6 +33,7 @@ class Fib:
     params = [VARIANT_NAMES, NS]
     param_names = ["variant", "n"]
     number = NUMBER
+    rounds = ROUNDS
     repeat = REPEAT
     warmup_time = 0
     timeout = 120
@@ -46,6 +50,7 @@ class FibNoop:
     """Seconds per call of a METH_O function that does nothing: the floor under every variant."""
 
     number = NUMBER
+    rounds = ROUNDS
     repeat = REPEAT
     warmup_time = 0
     version = "noop-timeraw-1"
