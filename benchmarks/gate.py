@@ -73,11 +73,14 @@ def is_count(benchmark):
     return benchmark.get("unit") == "instructions"
 
 
-def result_lines(result, benchmarks):
-    """{(name, params): (value, stats, samples)} of one asv Results, every parameter combination."""
+def result_lines(result, benchmarks=None):
+    """{(name, params): (value, stats, samples)} of one asv Results, every parameter combination:
+    of the benchmarks in benchmarks (benchmarks.json's, at their current version), or of every
+    benchmark the Results holds."""
     lines = {}
-    for name in result.get_result_keys(benchmarks):
-        params = benchmarks[name]["params"]
+    names = result.get_result_keys(benchmarks) if benchmarks else result.get_all_result_keys()
+    for name in names:
+        params = result.get_result_params(name)
         values = result.get_result_value(name, params)
         stats = result.get_result_stats(name, params)
         samples = result.get_result_samples(name, params)

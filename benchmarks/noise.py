@@ -22,7 +22,6 @@ commits over 20%.
 """
 
 import argparse
-import itertools
 import json
 import math
 import pathlib
@@ -30,6 +29,8 @@ import statistics
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from gate import _na, result_lines  # noqa: E402  (benchmarks/ is not a package)
 #: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.
 STD_LIMIT = 0.10
 RANGE_LIMIT = 0.50
@@ -37,10 +38,6 @@ RANGE_LIMIT = 0.50
 COMMITS_LIMIT = 0.20
 #: How many of the newest commits the across-commits spread looks at.
 COMMITS = 5
-
-
-def _na(value):
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _newest_results(results_dir, machine):
@@ -60,20 +57,6 @@ def _benchmarks(results_dir):
     data = json.loads(path.read_text())
     data.pop("version", None)
     return data
-
-
-def _lines(result):
-    """{(name, params): (value, stats, samples)} of one Results (every parameter combination)."""
-    lines = {}
-    for name in result.get_all_result_keys():
-        params = result.get_result_params(name)
-        values = result.get_result_value(name, params)
-        stats = result.get_result_stats(name, params)
-        samples = result.get_result_samples(name, params)
-        combos = list(itertools.product(*params)) if params else [()]
-        for combo, value, stat, sample in zip(combos, values, stats, samples):
-            lines[(name, combo)] = (value, stat, sample)
-    return lines
 
 
 def line_noise(value, stats, samples, history=(), unit=None):
@@ -123,8 +106,8 @@ def noise_table(results, machine=None, benchmarks=None, commits=COMMITS):
     """Rows (name(params), noise dict) of the newest of results (asv Results, newest first),
     worst first."""
     benchmarks = benchmarks or {}
-    newest = _lines(results[0])
-    older = [_lines(r) for r in results[1:commits]]
+    newest = result_lines(results[0])
+    older = [result_lines(r) for r in results[1:commits]]
     rows = []
     for (name, combo), (value, stats, samples) in newest.items():
         if _na(value):
