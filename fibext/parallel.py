@@ -110,16 +110,20 @@ BATCH_CALLS = {spec.name: spec.calls for spec in _SPECS}
 
 
 def worker_counts(cpus=None):
-    """Worker counts to measure: 1 .. cpus, and 2 x cpus (cpus defaults to os.cpu_count()).
+    """Worker counts to measure: the powers of two up to cpus, cpus itself, and 2 x cpus (cpus
+    defaults to os.cpu_count()).
 
-    2 x cpus shows what oversubscription costs.  os.cpu_count(), not the affinity mask, so
-    the list (a benchmark parameter) is the same whether or not a run is pinned to fewer CPUs.
+    2 x cpus shows what oversubscription costs.  Powers of two keep a 64-CPU machine to 8
+    counts (not 65) while a small one still gets every count.  os.cpu_count(), not the
+    affinity mask, so the list (a benchmark parameter) is the same whether or not a run is
+    pinned to fewer CPUs.
     """
     if cpus is None:
         cpus = os.cpu_count() or 1
     if cpus < 1:
         raise ValueError(f"cpus must be at least 1, got {cpus}")
-    return sorted({*range(1, cpus + 1), 2 * cpus})
+    powers = {1 << k for k in range(cpus.bit_length()) if 1 << k <= cpus}
+    return sorted({*powers, cpus, 2 * cpus})
 
 
 def split(calls, workers):

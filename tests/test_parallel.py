@@ -78,8 +78,9 @@ def test_worker_counts():
     assert parallel.worker_counts(1) == [1, 2]
     assert parallel.worker_counts(2) == [1, 2, 4]
     assert parallel.worker_counts(3) == [1, 2, 3, 6]
-    cpus = os.cpu_count()
-    assert parallel.worker_counts() == [*range(1, cpus + 1), 2 * cpus]
+    assert parallel.worker_counts(6) == [1, 2, 4, 6, 12]
+    assert parallel.worker_counts(64) == [1, 2, 4, 8, 16, 32, 64, 128]
+    assert parallel.worker_counts() == parallel.worker_counts(os.cpu_count())
     with pytest.raises(ValueError, match="cpus must be at least 1, got 0"):
         parallel.worker_counts(0)
 

@@ -1,7 +1,7 @@
 """The GIL, threads and processes: seconds per batch of fib(90) calls, per kind x workers.
 
 The batch is fixed per kind and split among the workers (strong scaling), so the history
-shows, at each worker count from 1 to os.cpu_count() and twice that, pure-Python and
+shows, at each worker count (powers of two up to os.cpu_count(), and twice that), pure-Python and
 GIL-holding threads staying at the one-worker time while nogil threads, processes and prange
 divide it by the number of cores.  fibext.parallel is the one place that defines the kinds,
 the batch and the worker counts; the figure of speedup against workers is drawn by
