@@ -10,7 +10,7 @@ test (Mann-Whitney U on the samples, else 99% CI overlap) says the samples diffe
 compare's rule, applied with a factor per kind, which ``asv continuous --factor`` cannot
 express (it has one factor for everything).  head/base is the ratio of each side's fastest
 sample: other processes only ever add time, and on this 2-vCPU VM they moved asv's median
-by 25-55% between commits that changed nothing, the fastest of fib's 40 samples by 4%.  Instruction
+by 25-55% between commits that changed nothing, the fastest of fib's 40 samples by 4-7%.  Instruction
 counts (unit "instructions", bench_instructions.py) are exact: the threshold alone decides.
 
 Prints a short table of what changed and exits 1 on any regression beyond its threshold,

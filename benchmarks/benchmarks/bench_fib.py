@@ -22,7 +22,8 @@ NS = [0, 10, 90]
 NUMBER = 20_000
 #: 4 rounds of 10 samples: asv interleaves rounds across the commits of a run (round 1 oldest
 #: to newest, round 2 back, ...), so each commit's 40 samples come from four moments of it.
-#: The fastest of them moved 4.0% at most between no-op commits in two drills here.
+#: The fastest of them moved 4.0% at most between no-op commits in two quiet drills here,
+#: 7.3% in one run while another tenant kept the host busy.
 ROUNDS = 4
 REPEAT = 10
 
