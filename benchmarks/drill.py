@@ -55,8 +55,11 @@ COUNTS = "bench_instructions.FibInstructions.track_instructions"
 #: (the controls).  python, cython_untyped and ctypes are left out: they cost the most time
 #: per sample and are not what the drill tests.
 TIMES = r"^bench_fib\.Fib\.timeraw_call\('(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$"
-#: ...with bench_fib's own sampling (4 interleaved rounds of 10 short samples a commit; why:
-#: bench_fib.py), so the drill judges the numbers the published history holds.
+#: ...with bench_fib's own sampling (4 rounds of 10 short samples a commit; why: bench_fib.py),
+#: the rounds interleaved across the commits (round 1 oldest to newest, round 2 back, ...), so
+#: each commit's samples come from four moments of the run and a stretch of contention on the
+#: host cannot fall on one commit alone.  asv run does not interleave unless asked (asv 0.6.6:
+#: --interleave-rounds defaults to off in run, to on in continuous).
 #: The exact counts of every variant (one callgrind process a commit).
 COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
 
@@ -207,7 +210,7 @@ def run_history(clone, commits, machine=MACHINE):
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
     run = [*asv, "run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
-           "--show-stderr", "--launch-method", "spawn"]
+           "--show-stderr", "--launch-method", "spawn", "--interleave-rounds"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for extra in (["--bench", COUNTS_BENCH], ["--bench", TIMES]):

@@ -20,8 +20,8 @@ NS = [0, 10, 90]
 # fastest of 20 samples of 100 000 calls moved 21% between trials; of 40 samples of 20 000
 # calls (2 ms), 4.5%.  20 000 calls still keep timer resolution and loop start-up below 0.1%.
 NUMBER = 20_000
-#: 4 rounds of 10 samples: asv interleaves rounds across the commits of a run (round 1 oldest
-#: to newest, round 2 back, ...), so each commit's 40 samples come from four moments of it.
+#: 4 rounds of 10 samples: 40 a commit, from four moments (asv runs a commit's rounds one after
+#: another, or across the commits with --interleave-rounds, as the drill and the gate do).
 #: The fastest of them moved 4.0% at most between no-op commits in two quiet drills here,
 #: 7.3% in one run while another tenant kept the host busy.
 ROUNDS = 4
