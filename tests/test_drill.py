@@ -122,7 +122,7 @@ def test_check_passes_the_expected_reports_and_names_the_others():
 
 @pytest.mark.slow
 def test_drill(tmp_path):
-    """The drill itself, end to end (about 8 minutes here)."""
+    """The drill itself, end to end (about 10 minutes here)."""
     # capi's ~20% wall-time step is printed but advisory here: while another tenant loads the
     # host's cores for minutes, every sample runs contended and the step shrinks below the
     # threshold (a CI-like run: not found, its count step 1.201x found; quiet runs: 1.27x,
