@@ -5,13 +5,14 @@
 Runs ``asv continuous base head`` (both commits built and benchmarked in one asv run, their
 rounds interleaved, samples recorded), then judges every benchmark line of the two results
 with the threshold of its kind (``regressions_thresholds`` in asv.conf.json, the same
-numbers the published history's step detection uses).  A time is slower when head/base exceeds 1 + threshold *and* asv's own significance
-test (Mann-Whitney U on the samples, else 99% CI overlap) says the samples differ: asv
-compare's rule, applied with a factor per kind, which ``asv continuous --factor`` cannot
-express (it has one factor for everything).  head/base is the ratio of each side's fastest
+numbers the published history's step detection uses).  A time is slower when head/base
+exceeds 1 + threshold *and* asv's own significance test (Mann-Whitney U on the samples, else
+99% CI overlap) says the samples differ: asv compare's rule, applied with a factor per kind,
+which ``asv continuous --factor`` cannot express (it has one factor for everything).  head/base is the ratio of each side's fastest
 sample: other processes only ever add time, and on this 2-vCPU VM they moved asv's median
-by 25-55% between commits that changed nothing, the fastest of fib's 40 samples by 4-7%.  Instruction
-counts (unit "instructions", bench_instructions.py) are exact: the threshold alone decides.
+by 25-55% between commits that changed nothing, the fastest of fib's 40 samples by 4-7%.
+Instruction counts (unit "instructions", bench_instructions.py) are exact: the threshold alone
+decides.
 
 Prints a short table of what changed and exits 1 on any regression beyond its threshold,
 2 when a benchmark failed or asv could not run, 0 otherwise.  Results go to
@@ -40,6 +41,7 @@ Thresholds: asv.conf.json's "regressions_thresholds", one per kind of benchmark,
 the largest change measured between runs of identical binaries on the 2-vCPU KVM guest; the
 measurements are tabled in README.md, "Regressions you can trust".
 """
+
 
 def load_conf(root=ROOT):
     from asv import util as asv_util

@@ -30,7 +30,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gate import _na, result_lines  # noqa: E402  (benchmarks/ is not a package)
+from gate import _na, load_benchmarks, result_lines  # noqa: E402  (benchmarks/ is not a package)
 #: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.
 STD_LIMIT = 0.10
 RANGE_LIMIT = 0.50
@@ -48,15 +48,6 @@ def _newest_results(results_dir, machine):
     # newest first: by commit date, then by when it was run (as report.latest_results)
     return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
                   reverse=True)
-
-
-def _benchmarks(results_dir):
-    path = pathlib.Path(results_dir) / "benchmarks.json"
-    if not path.exists():
-        return {}
-    data = json.loads(path.read_text())
-    data.pop("version", None)
-    return data
 
 
 def line_noise(value, stats, samples, history=(), unit=None):
@@ -166,7 +157,8 @@ def write_noise_report(source, machine, outdir):
     """
     benchmarks = {}
     if isinstance(source, (str, pathlib.Path)):
-        benchmarks = _benchmarks(source)
+        if (pathlib.Path(source) / "benchmarks.json").exists():
+            benchmarks = load_benchmarks(source)
         results = _newest_results(source, machine)
     else:
         results = list(source) if isinstance(source, (list, tuple)) else [source]

@@ -32,9 +32,8 @@ import numpy as np
 
 from fibext import _memory
 # Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
-# compiled kernels; the private helpers are re-exported for the tests.
-from fibext._caches import (  # noqa: F401
-    _SYSFS_CACHE, _parse_size, _sysconf_cache_sizes, _sysfs_cache_sizes, cache_sizes)
+# compiled kernels.
+from fibext._caches import cache_sizes
 
 #: What can be measured.  Append only: benchmark histories are keyed by these names.
 PATTERNS = ("sequential", "strided", "random", "chase", "fill", "copy")

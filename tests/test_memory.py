@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from fibext import _memory, memory
+from fibext import _caches, _memory, memory
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -35,10 +35,10 @@ def small_ints(n, dtype=np.float64, seed=0):
 
 
 def test_parse_size():
-    assert memory._parse_size("32K\n") == 32768
-    assert memory._parse_size("32768K") == 32 << 20
-    assert memory._parse_size("1M") == 1 << 20
-    assert memory._parse_size("512") == 512
+    assert _caches._parse_size("32K\n") == 32768
+    assert _caches._parse_size("32768K") == 32 << 20
+    assert _caches._parse_size("1M") == 1 << 20
+    assert _caches._parse_size("512") == 512
 
 
 def test_sysfs_cache_sizes(tmp_path):
@@ -50,11 +50,11 @@ def test_sysfs_cache_sizes(tmp_path):
         (d / "level").write_text(f"{level}\n")
         (d / "type").write_text(f"{kind}\n")
         (d / "size").write_text(f"{size}\n")
-    assert memory._sysfs_cache_sizes(str(tmp_path)) == {1: 48 << 10, 2: 1 << 20, 3: 32 << 20}
-    assert memory._sysfs_cache_sizes(str(tmp_path / "missing")) == {}
+    assert _caches._sysfs_cache_sizes(str(tmp_path)) == {1: 48 << 10, 2: 1 << 20, 3: 32 << 20}
+    assert _caches._sysfs_cache_sizes(str(tmp_path / "missing")) == {}
 
 
-@pytest.mark.skipif(not os.path.isdir(memory._SYSFS_CACHE), reason="no sysfs cache directory")
+@pytest.mark.skipif(not os.path.isdir(_caches._SYSFS_CACHE), reason="no sysfs cache directory")
 def test_cache_sizes_of_this_machine():
     caches = memory.cache_sizes()
     assert caches, "sysfs lists caches but none was read"
