@@ -6,32 +6,32 @@ else.
 
 On a scratch clone of main it makes the commits of COMMITS: changes that alter nothing
 measurable (a README line, a comment in a C file, a comment in a .pyx file), one compiled
-variant made ~3x slower, another ~20% slower, 15 instructions (~1%) added to a third, then all
-three undone.  It runs asv on every commit (fib(90) of five compiled variants in 4
-interleaved rounds of 10 samples, and the exact instruction counts of bench_instructions.py),
-publishes, and finds the changes:
+variant made ~3x slower, another ~20% slower, 15 instructions (~1%) added to a third, then the
+two slowdowns undone.  It runs asv on every commit (fib(90) of five compiled variants, and the
+exact instruction counts of bench_instructions.py), publishes, and finds the changes:
 
 - wall time: asv's own step detection (asv.step_detect.detect_steps, as ``asv publish``
-  fits each line) on the fastest of each commit's samples; a step between two fitted levels
-  is a change at the first commit of the new level when it passes asv's own test (the jump
-  exceeds both levels' error estimates and the line's threshold).  Why the fastest sample:
-  other processes only ever add time, and here they moved asv's median (what it publishes)
-  by 25-35% between commits that changed nothing, so much that asv's fit of the medians
-  found not even the 3x step; the drill prints what that fit finds, for comparison.  asv's
-  regressions.json keeps only upward steps still standing at the tip, so a regression fixed
-  two commits later never shows there (at this drill's tip everything is undone): the drill
-  looks at every step.
+  fits each line) on the values asv stores and publishes (for fib, a robust figure of 40
+  samples from 8 processes: benchmarks/benchmarks/sampling.py); a step between two fitted
+  levels is a change at the first commit of the new level when it passes asv's own test (the
+  jump exceeds both levels' error estimates and the line's threshold).
 - instruction counts: consecutive commits compared, with the counts' threshold (they are
   exact, so there is no noise to fit).
 
 It asserts that each injected change is reported at its own commit, for its own variant, by
 the expected mechanisms (wall time and counts for the slowdowns, counts for the 1%), that the
-undo is reported the same way, and that no no-op commit is reported by anything; then prints
-the table: change, expected, found where, by what.  Exit 0 when all hold, 1 otherwise.
+undo is reported the same way, and that no no-op commit is reported by anything.  A wall-time
+step is asserted only where the host's noise, measured by the drill itself on the lines and
+commits that changed nothing, leaves room for it beside the threshold; otherwise it is
+reported as "not supported by this host's noise", never guessed.  The 1% change is left in
+place at the tip, so asv's regressions.json and its Atom feed must list exactly its lines.
+Then it prints the table: change, expected, found where, by what.  Exit 0 when all hold, 1
+otherwise.
 Thresholds: asv.conf.json's regressions_thresholds.
 """
 
 import argparse
+import html
 import json
 import math
 import pathlib
@@ -46,20 +46,15 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import gate  # noqa: E402  (benchmarks/ is not a package)
-import noise  # noqa: E402
+import noise as noise_report  # noqa: E402
 
 MACHINE = "drill-machine"
-FIB = "bench_fib.Fib.timeraw_call"
+FIB = "bench_fib.Fib.track_call"
 COUNTS = "bench_instructions.FibInstructions.track_instructions"
 #: What the drill times: fib(90) of the three variants it changes and two it leaves alone
 #: (the controls).  python, cython_untyped and ctypes are left out: they cost the most time
 #: per sample and are not what the drill tests.
-TIMES = r"^bench_fib\.Fib\.timeraw_call\('(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$"
-#: ...with bench_fib's own sampling (4 rounds of 10 short samples a commit; why: bench_fib.py),
-#: the rounds interleaved across the commits (round 1 oldest to newest, round 2 back, ...), so
-#: each commit's samples come from four moments of the run and a stretch of contention on the
-#: host cannot fall on one commit alone.  asv run does not interleave unless asked (asv 0.6.6:
-#: --interleave-rounds defaults to off in run, to on in continuous).
+TIMES = r"^bench_fib\.Fib\.track_call\('(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$"
 #: The exact counts of every variant (one callgrind process a commit).
 COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
 
@@ -146,6 +141,13 @@ def nops_capi_varargs(clone, nops=NOPS):
              '    return Py_BuildValue("d", cfib(n));')
 
 
+def undo_slowdowns(clone, base, every=CAPI_EVERY):
+    """Undo (b) and (c); (d) stays, so that the tip still holds a regression."""
+    _git("checkout", base, "--", "fibext/_cyfib.pyx", cwd=clone)
+    _replace(clone / "fibext" / "_capi.c", f"fibext_drill_fib(n, 1, {every})", "cfib(n)")
+    _replace(clone / "fibext" / "_capi.c", SLOW_FIB_C, "")
+
+
 @dataclass
 class DrillCommit:
     label: str
@@ -155,8 +157,9 @@ class DrillCommit:
     expect: dict = field(default_factory=dict)
 
 
-def _undo(clone, base):
-    subprocess.run(["git", "checkout", base, "--", "fibext"], cwd=clone, check=True)
+#: The size of each injected wall-time step (measured: fib(90) before and after), from which
+#: the drill decides whether the host's noise lets the threshold see it.
+NOMINAL_TIME_STEP = {"cython": 2.8, "capi": 1.22}
 
 
 BOTH = frozenset({"time", "counts"})
@@ -170,9 +173,8 @@ COMMITS = [
                 {"capi": ("slower", BOTH)}),
     DrillCommit(f"(d) capi_varargs +{NOPS} instructions (~1%)", lambda c, b: nops_capi_varargs(c),
                 {"capi_varargs": ("slower", frozenset({"counts"}))}),
-    DrillCommit("(e) undo b, c, d", _undo,
-                {"cython": ("faster", BOTH), "capi": ("faster", BOTH),
-                 "capi_varargs": ("faster", frozenset({"counts"}))}),
+    DrillCommit("(e) undo b and c (d stays: a regression at the tip)", undo_slowdowns,
+                {"cython": ("faster", BOTH), "capi": ("faster", BOTH)}),
     DrillCommit("(a) README line", lambda c, b: readme_line(c, 2)),
 ]
 
@@ -210,7 +212,7 @@ def run_history(clone, commits, machine=MACHINE):
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
     run = [*asv, "run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
-           "--show-stderr", "--launch-method", "spawn", "--interleave-rounds"]
+           "--show-stderr", "--launch-method", "spawn"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for extra in (["--bench", COUNTS_BENCH], ["--bench", TIMES]):
@@ -247,28 +249,21 @@ class Report:
 
 
 def series(results_dir, machine, commits):
-    """{(name, params): {"value": [...], "median": [...], "weight": [...]}} per commit in the
-    drill's order, and the benchmarks' metadata.
-
-    "value" is what the drill judges: the count, or for a time the minimum of the commit's
-    samples (contention from other processes only ever adds time, so the fastest sample is
-    the one it touched least).  "median" and "weight" are what asv publishes and fits (the
-    median of the samples; 2 / the width of its 99% CI).
-    """
+    """{(name, params): {"value": [...], "weight": [...]}} per commit in the drill's order, and
+    the benchmarks' metadata: the values asv stores and publishes, and the weights asv's step
+    fit gives them (None where asv has no statistics: a track_ line)."""
     from asv import _stats
 
     benchmarks = gate.load_benchmarks(results_dir)
     lines = {}
     for i, (sha, _) in enumerate(commits):
         result = gate.load_results(results_dir, machine, sha)
-        for key, (value, stats, samples) in gate.result_lines(result, benchmarks).items():
-            line = lines.setdefault(key, {k: [None] * len(commits)
-                                          for k in ("value", "median", "weight")})
+        for key, (value, stats, _samples) in gate.result_lines(result, benchmarks).items():
+            line = lines.setdefault(key, {k: [None] * len(commits) for k in ("value", "weight")})
             if gate._na(value):
                 continue
-            line["median"][i] = value
-            line["weight"][i] = _stats.get_weight(stats)
-            line["value"][i] = gate.robust_value(value, samples)
+            line["value"][i] = value
+            line["weight"][i] = _stats.get_weight(stats) if stats else None
     return lines, benchmarks
 
 
@@ -302,28 +297,24 @@ def count_steps(values, threshold):
     return found
 
 
-def find_changes(lines, benchmarks, thresholds, published=False):
+def find_changes(lines, benchmarks, thresholds):
     """Reports of every line: counts compared commit to commit; times by asv's step fit of
-    the minimum of each commit's samples (published=True: of asv's medians and weights, as
-    asv publish fits them)."""
+    the published values."""
     reports = []
     for (name, params), line in sorted(lines.items()):
         threshold = gate.threshold_for(thresholds, gate.entry_name(name, params) + "@main")
         if gate.is_count(benchmarks[name]):
-            if published:
-                continue
             steps, mechanism = count_steps(line["value"], threshold), "counts"
-        elif published:
-            steps, mechanism = time_steps(line["median"], line["weight"], threshold), "median"
         else:
-            steps, mechanism = time_steps(line["value"], None, threshold), "time"
+            weights = line["weight"] if None not in line["weight"] else None
+            steps, mechanism = time_steps(line["value"], weights, threshold), "time"
         reports += [Report(i, mechanism, name, params, a, b) for i, a, b in steps]
     return reports
 
 
-def no_op_noise(lines, benchmarks, key="value"):
-    """Largest relative change of each time line between consecutive commits where the drill
-    changed nothing in that line's variant: the wall-clock noise between commits."""
+def no_op_noise(lines, benchmarks):
+    """{line: largest relative change between consecutive commits where the drill changed
+    nothing in that line's variant}: the wall-clock noise between commits, time lines only."""
     changed = {}
     for i, step in enumerate(COMMITS, start=1):
         for variant in step.expect:
@@ -332,7 +323,7 @@ def no_op_noise(lines, benchmarks, key="value"):
     for (name, params), line in lines.items():
         if gate.is_count(benchmarks[name]):
             continue
-        values = line[key]
+        values = line["value"]
         variant = params[0].strip("'") if params else ""
         ratios = [abs(values[i] / values[i - 1] - 1) for i in range(1, len(values))
                   if i not in changed.get(variant, ()) and None not in (values[i], values[i - 1])]
@@ -341,7 +332,14 @@ def no_op_noise(lines, benchmarks, key="value"):
     return noise
 
 
-def check(reports, commits, advisory_time=()):
+def supported(variant, threshold, noise):
+    """Whether a time step of the variant's nominal size clears the threshold even when the
+    host's no-op noise works against it: |log step| > log(1 + threshold) + log(1 + noise)."""
+    step = NOMINAL_TIME_STEP.get(variant)
+    return step is not None and abs(math.log(step)) > math.log1p(threshold) + math.log1p(noise)
+
+
+def check(reports, commits, time_supported=lambda variant: True):
     """(rows of the table, failures): one row per drill commit.
 
     An injected change must be reported at its own commit, for its variant, in its direction,
@@ -364,10 +362,11 @@ def check(reports, commits, advisory_time=()):
                     where.append(f"{variant} {mechanism}: own commit")
                     continue
                 found = "commit " + ", ".join(map(str, at)) if at else "not found"
-                # An advisory step is shown, not failed: ~20% sits at a loaded VM's noise.
-                advisory = mechanism == "time" and variant in advisory_time
-                where.append(f"{variant} {mechanism}: {found}" + (" (advisory)" if advisory else ""))
-                if not advisory:
+                # A step the host's noise cannot support is shown, not failed.
+                unsupported = mechanism == "time" and not time_supported(variant)
+                where.append(f"{variant} {mechanism}: {found}"
+                             + (" (not supported by this host's noise)" if unsupported else ""))
+                if not unsupported:
                     failures.append(f"commit {i} ({label}): {variant} {direction} not reported "
                                     f"by {mechanism} at its own commit (found at: {at or 'none'})")
         for r in here:
@@ -389,62 +388,102 @@ def drill_table(rows):
     return "\n".join(lines)
 
 
+def check_tip(html_dir, commits):
+    """(lines listed, failures): asv's regressions.json and its Atom feed must list exactly
+    the lines of the change left in place at the tip, and nothing else."""
+    last = {}  # variant -> the direction of its last change
+    for step in COMMITS:
+        last.update({v: direction for v, (direction, _) in step.expect.items()})
+    left = {v for v, direction in last.items() if direction == "slower"}
+    listed = [entry[0] for entry in json.loads((html_dir / "regressions.json").read_text())
+              ["regressions"]]
+    feed = (html_dir / "regressions.xml").read_text()
+    failures = []
+    for name in listed:
+        if not any(f"('{v}'," in name for v in left):
+            failures.append(f"regressions.json lists {name}, which no change left at the tip")
+    for variant in sorted(left):
+        mine = [name for name in listed if f"('{variant}'," in name]
+        if not mine:
+            failures.append(f"regressions.json does not list {variant}'s change left at the tip")
+        failures += [f"the Atom feed does not list {name}" for name in mine
+                     if html.escape(name) not in feed and name not in feed]
+    return listed, failures
+
+
+def scratch_dir(workdir):
+    """(directory for the clone, cleanup): a new directory inside workdir (or a temporary
+    one), so that cleaning up removes only what the drill made."""
+    if workdir is None:
+        path = pathlib.Path(tempfile.mkdtemp(prefix="fibext-drill-"))
+    else:
+        workdir = pathlib.Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = pathlib.Path(tempfile.mkdtemp(prefix="fibext-drill-", dir=workdir))
+    return path, lambda: shutil.rmtree(path, ignore_errors=True)
+
+
+def report_drill(clone, commits, start, source, thresholds):
+    """Find, check and print; returns the failures."""
+    status = run_history(clone, commits)
+    lines, benchmarks = series(clone / ".asv" / "results", MACHINE, commits)
+    noise = no_op_noise(lines, benchmarks)
+    largest = max(noise.values(), default=0.0)
+    fib_threshold = gate.threshold_for(thresholds, f"{FIB}('capi', 90)")
+    reports = find_changes(lines, benchmarks, thresholds)
+    rows, failures = check(reports, commits,
+                           time_supported=lambda v: supported(v, fib_threshold, largest))
+    if status != 0:
+        failures.append(f"asv run exited {status} (a benchmark failed)")
+    listed, tip_failures = check_tip(clone / ".asv" / "html", commits)
+    failures += tip_failures
+
+    print()
+    print(f"Drill on {len(commits)} commits ({time.monotonic() - start:.0f} s), thresholds "
+          f"from {source}:")
+    print(drill_table(rows))
+    print()
+    if noise:
+        worst = max(noise, key=noise.get)
+        print(f"Wall-time noise of the published values between consecutive commits that "
+              f"changed nothing in a line: median {100 * statistics.median(noise.values()):.1f}%, "
+              f"largest {100 * largest:.1f}% ({worst}).  Time steps asserted: "
+              + (", ".join(f"{v} ({s:.2f}x)" for v, s in NOMINAL_TIME_STEP.items()
+                           if supported(v, fib_threshold, largest)) or "none") + ".")
+    print(f"asv's regressions.json (regressions still present at the tip) lists {len(listed)} "
+          f"line(s){': ' + ', '.join(listed) if listed else ''}.")
+    noise_md = noise_report.write_noise_report(clone / ".asv" / "results", MACHINE,
+                                               clone / ".asv" / "html" / "report")
+    print()
+    print(noise_report.summary(noise_md))
+    for failure in failures:
+        print("FAIL:", failure)
+    print("drill: " + ("FAIL" if failures else "pass"))
+    return failures
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", help="where to make the scratch clone (default: a temp dir)")
+    parser.add_argument("--workdir", help="where to make the scratch clone (a new directory "
+                        "inside it; default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch clone")
     parser.add_argument("--source", default=str(ROOT), help="the repository to clone (this one)")
-    parser.add_argument("--advisory-time", action="append", default=[], metavar="VARIANT",
-                        help="report, but do not fail on, VARIANT's wall-time step (a ~20%% "
-                             "step is within the noise of a loaded 2-vCPU VM; counts stay strict)")
     args = parser.parse_args(argv)
+    source = pathlib.Path(args.source)
+    if not (source / ".git").exists():
+        parser.error(f"--source {source} is not a git repository")
 
     start = time.monotonic()
-    workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="fibext-drill-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir, cleanup = scratch_dir(args.workdir)
     try:
-        clone, commits = make_clone(workdir, pathlib.Path(args.source))
-        thresholds, source = gate.load_thresholds(clone)
-        status = run_history(clone, commits)
-        lines, benchmarks = series(clone / ".asv" / "results", MACHINE, commits)
-        reports = find_changes(lines, benchmarks, thresholds)
-        rows, failures = check(reports, commits, advisory_time=set(args.advisory_time))
-        if status != 0:
-            failures.append(f"asv run exited {status} (a benchmark failed)")
-        published = find_changes(lines, benchmarks, thresholds, published=True)
-
-        print()
-        print(f"Drill on {len(commits)} commits ({time.monotonic() - start:.0f} s), thresholds "
-              f"from {source}:")
-        print(drill_table(rows))
-        print()
-        print("For comparison, not asserted: asv's own fit of the medians it publishes found "
-              + ("; ".join(f"commit {r.index}: {r.variant}({r.params[1]}) {r.ratio:.2f}x"
-                           for r in published) or "nothing") + ".")
-        tip = json.loads((clone / ".asv" / "html" / "regressions.json").read_text())["regressions"]
-        print(f"asv's regressions.json (regressions still present at the tip) lists {len(tip)} "
-              f"line(s){': ' + ', '.join(r[0] for r in tip) if tip else ''}.")
-        for key, what in (("value", "fastest sample"), ("median", "median (published)")):
-            spread = no_op_noise(lines, benchmarks, key)
-            if spread:
-                worst = max(spread, key=spread.get)
-                print(f"Wall-clock noise between consecutive commits that changed nothing in a "
-                      f"line, {what}: median {100 * statistics.median(spread.values()):.1f}%, "
-                      f"largest {100 * spread[worst]:.1f}% ({worst}).")
-        # The noise report of the drill's newest commit, as the published report carries it.
-        noise_md = noise.write_noise_report(clone / ".asv" / "results", MACHINE,
-                                            clone / ".asv" / "html" / "report")
-        print()
-        print(noise.summary(noise_md))
-        for failure in failures:
-            print("FAIL:", failure)
-        print("drill: " + ("FAIL" if failures else "pass"))
-        return 1 if failures else 0
+        clone, commits = make_clone(workdir, source)
+        thresholds, where = gate.load_thresholds(clone)
+        return 1 if report_drill(clone, commits, start, where, thresholds) else 0
     finally:
         if args.keep:
             print(f"scratch clone kept: {workdir}")
         else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            cleanup()
 
 
 if __name__ == "__main__":

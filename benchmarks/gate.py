@@ -6,11 +6,11 @@ Runs ``asv continuous base head`` (both commits built and benchmarked in one asv
 rounds interleaved, samples recorded), then judges every benchmark line of the two results
 with the threshold of its kind (``regressions_thresholds`` in asv.conf.json, the same
 numbers the published history's step detection uses).  A time is slower when head/base
-exceeds 1 + threshold *and* asv's own significance test (Mann-Whitney U on the samples, else
-99% CI overlap) says the samples differ: asv compare's rule, applied with a factor per kind,
-which ``asv continuous --factor`` cannot express (it has one factor for everything).  head/base is the ratio of each side's fastest
-sample: other processes only ever add time, and on this 2-vCPU VM they moved asv's median
-by 25-55% between commits that changed nothing, the fastest of fib's 40 samples by 4-7%.
+exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance test
+(Mann-Whitney U, else 99% CI overlap) says they differ: asv compare's rule, applied with a
+factor per kind, which ``asv continuous --factor`` cannot express.  head/base is the ratio of
+the values asv stores, the ones the site publishes: for fib, the no-op floor and pure C a
+robust figure of 80 samples from 16 processes (benchmarks/benchmarks/sampling.py).
 Instruction counts (unit "instructions", bench_instructions.py) are exact: the threshold alone
 decides.
 
@@ -96,15 +96,6 @@ def _na(value):
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def robust_value(value, samples):
-    """The figure a time is judged by: the fastest of its samples where asv recorded them
-    (other processes only ever add time: on this 2-vCPU VM a busy sibling hyperthread made
-    every sample of a stretch 1.9x slower, which moves asv's median as much), else asv's
-    value (the median)."""
-    samples = [s for s in (samples or []) if not _na(s)]
-    return min(samples) if samples else value
-
-
 def judge(base_lines, head_lines, benchmarks, thresholds):
     """Every line measured on both sides, judged: a list of dicts with name, params, kind
     ("counts" or "time"), base, head, ratio, threshold, verdict ("slower", "faster", "same"
@@ -128,9 +119,6 @@ def judge(base_lines, head_lines, benchmarks, thresholds):
             factor = 1 + threshold
             ss_a = (a_stats, a_samples) if kind == "time" else None
             ss_b = (b_stats, b_samples) if kind == "time" else None
-            if kind == "time":
-                a, b = robust_value(a, a_samples), robust_value(b, b_samples)
-                row.update(base=a, head=b)
             ratio = b / a if a else math.inf
             if _is_result_better(a, b, ss_a, ss_b, factor):
                 verdict = "slower"

@@ -39,10 +39,9 @@ def main(argv=None):
     fib = values[report.FIB]
     print(f"{'variant':<16}{'n':>4}{'asv ns':>10}{'pyperf ns':>11}{'asv/pyperf':>12}")
     worst = 0.0
-    for (variant, n), seconds in fib.items():
-        if int(n) not in (args.n or [0, 90]) or seconds is None:
+    for (variant, n), asv_ns in fib.items():
+        if int(n) not in (args.n or [0, 90]) or asv_ns is None:
             continue
-        asv_ns = seconds * 1e9
         ref = pyperf_ns(variant.strip("'"), int(n))
         worst = max(worst, abs(asv_ns / ref - 1))
         print(f"{variant.strip(chr(39)):<16}{n:>4}{asv_ns:>10.1f}{ref:>11.1f}{asv_ns / ref:>12.3f}")

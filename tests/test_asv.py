@@ -54,6 +54,11 @@ def test_asv_and_asv_runner_are_pinned():
     assert version("asv") == pins["asv"] and version("asv_runner") == pins["asv_runner"]
 
 
+def test_asv_runner_is_pinned_in_the_benchmark_environments_too():
+    pins = dict(re.findall(r"^([A-Za-z_]+)==(\S+)", (ROOT / "benchmarks/requirements.txt").read_text(), re.M))
+    assert CONF["matrix"]["req"]["asv_runner"] == [pins["asv_runner"]]
+
+
 def test_asv_check():
     asv("check", "--python=same")
 
@@ -66,7 +71,7 @@ def test_whole_suite_runs_once_under_asv():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "failed" not in output
-    assert re.search(r"bench_fib\.Fib\.timeraw_call\s+ok", output), output[-3000:]
+    assert re.search(r"bench_fib\.Fib\.track_call\s+ok", output), output[-3000:]
 
 
 def result_files(clone, machine):
@@ -107,22 +112,32 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     data = json.loads(newest.read_text())
     assert data["commit_hash"][:8] in table
     columns = data["result_columns"]
-    fib = data["results"]["bench_fib.Fib.timeraw_call"]
+    fib = data["results"]["bench_fib.Fib.track_call"]
     fib += [None] * (len(columns) - len(fib))  # asv drops trailing empty columns
     variants, ns = fib[columns.index("params")]
-    # The report prints each line's fastest sample (asv's result where it kept no samples).
-    samples = fib[columns.index("samples")] or [None] * len(fib[columns.index("result")])
-    figures = [min(s) if s else r for r, s in zip(fib[columns.index("result")], samples)]
-    values = dict(zip([(v, n) for v in variants for n in ns], figures))
+    # The report prints the figure asv stores and publishes (ns per call).
+    values = dict(zip([(v, n) for v in variants for n in ns], fib[columns.index("result")]))
     rows = {line.split("|")[1].strip(): line.split("|")[2:4]
             for line in table.splitlines() if line.startswith("| ") and "variant" not in line}
     for variant in variants:
         name = variant.strip("'")
         # The table prints one decimal: the same rounding of the same numbers.
-        assert rows[name][0].strip() == f"{values[(variant, '0')] * 1e9:.1f}"
-        assert rows[name][1].strip() == f"{values[(variant, '90')] * 1e9:.1f}"
+        assert rows[name][0].strip() == f"{values[(variant, '0')]:.1f}"
+        assert rows[name][1].strip() == f"{values[(variant, '90')]:.1f}"
     assert (html / "report" / "fib.png").read_bytes()[:4] == b"\x89PNG"
     assert 'href="report/index.html"' in (html / "index.html").read_text()
+
+    # asv_runner is the code that times: each benchmark environment holds the pinned release,
+    # not the newest one asv would install unasked.
+    pinned = dict(re.findall(r"^([A-Za-z_]+)==(\S+)", (ROOT / "benchmarks/requirements.txt")
+                             .read_text(), re.M))["asv_runner"]
+    envs = [p for p in (clone / ".asv" / "env").iterdir() if (p / "bin" / "python").exists()]
+    assert envs
+    for env in envs:
+        held = subprocess.run([str(env / "bin" / "python"), "-c",
+                               "from importlib.metadata import version; print(version('asv_runner'))"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert held == pinned, (env, held)
 
     # Nothing new: nothing is built or benchmarked again (how long it takes is for the notes,
     # not for a test on a shared machine).

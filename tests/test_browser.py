@@ -34,7 +34,7 @@ CHROMIUM = os.environ.get("FIBEXT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL_SCHEMES = {"data", "blob", "about"}
-FIB = "bench_fib.Fib.timeraw_call"
+FIB = "bench_fib.Fib.track_call"
 # Cython sources that have an annotation page: every .pyx, and the .py compiled unchanged.
 CYTHON_SOURCES = sorted(p.name for p in (ROOT / "fibext").glob("*.pyx")) + ["_pyfib.py"]
 

@@ -9,18 +9,18 @@ import sys
 
 import pytest
 
+import drill
+import gate
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "benchmarks"))
-import drill  # noqa: E402
-import gate  # noqa: E402
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
-         "--bench", r"^bench_fib\.Fib\.timeraw_call\('(cython|capi)', 90\)$"]
+         "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
 
 
 def test_threshold_is_the_largest_match_as_in_asv():
     thresholds = {r"bench_fib\.": 0.10, r".*": 0.05, r"bench_instructions\.": 0.005}
-    assert gate.threshold_for(thresholds, "bench_fib.Fib.timeraw_call('capi', 90)") == 0.10
+    assert gate.threshold_for(thresholds, "bench_fib.Fib.track_call('capi', 90)") == 0.10
     # every name matches ".*": the largest matching threshold wins (asv takes the max)
     assert gate.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.05
     assert gate.threshold_for({r"bench_instructions\.": 0.005},
@@ -37,7 +37,7 @@ def test_configured_thresholds_have_no_catch_all_above_counts():
     assert gate.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.005
     assert gate.threshold_for(thresholds, "bench_instructions.MemoryInstructions.x") == 0.005
     # every time kind has its own entry: none falls back to asv's 5% default
-    for name in ("bench_fib.Fib.timeraw_call('capi', 90)", "bench_fib.FibNoop.timeraw_call",
+    for name in ("bench_fib.Fib.track_call('capi', 90)", "bench_fib.FibNoop.track_call",
                  "bench_fib.PureC.track_latency(90)", "bench_import.ImportModule.timeraw_x",
                  "bench_memory.Sequential.track_x", "bench_parallel.Batch.time_x"):
         assert any(re.match(regex, name) for regex in thresholds), name
@@ -59,21 +59,34 @@ def _line(samples):
     return (sorted(samples)[len(samples) // 2], _stats(samples), samples)
 
 
-BENCHMARKS = {"bench_fib.Fib.timeraw_call": {"unit": "seconds"},
+BENCHMARKS = {"bench_import.ImportModule.timeraw_import": {"unit": "seconds"},
+              "bench_fib.Fib.track_call": {"unit": "ns"},
               "bench_instructions.FibInstructions.track_instructions": {"unit": "instructions"}}
 
 
 def test_judge_times_with_asv_compare_rule():
-    base = {("bench_fib.Fib.timeraw_call", ("'capi'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
-            ("bench_fib.Fib.timeraw_call", ("'cython'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
-            ("bench_fib.Fib.timeraw_call", ("'ctypes'", "90")): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2)}
-    head = {("bench_fib.Fib.timeraw_call", ("'capi'", "90")): _line([1.05, 1.06, 1.07, 1.04, 1.05] * 2),
-            ("bench_fib.Fib.timeraw_call", ("'cython'", "90")): _line([3.0, 3.1, 2.9, 3.05, 3.0] * 2),
-            ("bench_fib.Fib.timeraw_call", ("'ctypes'", "90")): _line([0.5, 0.51, 0.49, 0.5, 0.5] * 2)}
-    rows = gate.judge(base, head, BENCHMARKS, {r"bench_fib\.": 0.10})
+    name = "bench_import.ImportModule.timeraw_import"
+    base = {(name, ("'a'",)): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
+            (name, ("'b'",)): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2),
+            (name, ("'c'",)): _line([1.00, 1.01, 1.02, 0.99, 1.0] * 2)}
+    head = {(name, ("'a'",)): _line([1.05, 1.06, 1.07, 1.04, 1.05] * 2),
+            (name, ("'b'",)): _line([3.0, 3.1, 2.9, 3.05, 3.0] * 2),
+            (name, ("'c'",)): _line([0.5, 0.51, 0.49, 0.5, 0.5] * 2)}
+    rows = gate.judge(base, head, BENCHMARKS, {r"bench_import\.": 0.10})
     verdicts = {r["params"][0]: r["verdict"] for r in rows}
-    assert verdicts == {"'cython'": "slower", "'capi'": "same", "'ctypes'": "faster"}
+    assert verdicts == {"'b'": "slower", "'a'": "same", "'c'": "faster"}
     assert rows[0]["verdict"] == "slower"  # worst first
+
+
+def test_judge_robust_figures_by_the_published_value_and_threshold():
+    # fib's lines are track_ benchmarks: one robust figure a commit, no samples in asv
+    name = "bench_fib.Fib.track_call"
+    base = {(name, ("'capi'", "90")): (42.0, None, None), (name, ("'cython'", "90")): (42.0, None, None)}
+    head = {(name, ("'capi'", "90")): (44.0, None, None), (name, ("'cython'", "90")): (118.0, None, None)}
+    rows = {r["params"][0]: r for r in gate.judge(base, head, BENCHMARKS, {r"bench_fib\.": 0.10})}
+    assert rows["'cython'"]["verdict"] == "slower" and rows["'capi'"]["verdict"] == "same"
+    assert rows["'cython'"]["ratio"] == pytest.approx(118 / 42)
+    assert "42 ns" in gate.table(list(rows.values()))
 
 
 def test_judge_counts_by_threshold_alone():
@@ -135,7 +148,7 @@ def test_gate_fails_a_slower_branch(gate_clone):
     assert "gate: FAIL" in done.stdout
     slower = [line for line in done.stdout.splitlines() if line.startswith("| slower |")]
     # typed Cython is slower by time and by counts; nothing else is
-    assert any("timeraw_call('cython', 90) | time" in line for line in slower), done.stdout
+    assert any("track_call('cython', 90) | time" in line for line in slower), done.stdout
     assert any("track_instructions('cython', 90) | counts" in line for line in slower), done.stdout
     assert all("'cython'" in line for line in slower), done.stdout
     # results stay out of the published history

@@ -17,7 +17,7 @@ import pytest
 from asv import util as asv_util
 
 SECOND_MACHINE = "second-test-machine"
-FIB = "bench_fib.Fib.timeraw_call"
+FIB = "bench_fib.Fib.track_call"
 
 pytestmark = pytest.mark.slow
 

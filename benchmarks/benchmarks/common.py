@@ -9,6 +9,9 @@ import contextlib
 import importlib
 import os
 
+#: fib's arguments in the timed benchmarks.  Append only: each value is a line in the history.
+NS = [0, 10, 90]
+
 
 class safe_import(contextlib.AbstractContextManager):
     """Suppress ImportError from the block (as scipy's suite does), keeping it in .error.
