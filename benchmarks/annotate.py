@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-import report
+import sitepages
 
 # Sources Cython compiles: every .pyx, and the pure-Python file compiled unchanged.
 EXTRA_SOURCES = ["_pyfib.py"]
@@ -97,7 +97,7 @@ def write_annotations(repo_root, html_dir):
             (out / name).write_text(_publishable(page, name), encoding="utf-8")
             summary.append((path.name, name, line_scores(page)))
     (out / "index.html").write_text(_index_page(summary), encoding="utf-8")
-    report.add_nav_link(html_dir, "annotate", "annotate/index.html", "Cython annotations")
+    sitepages.add_nav_link(html_dir, "annotate", "annotate/index.html", "Cython annotations")
     return out
 
 

@@ -43,10 +43,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import gate  # noqa: E402  (benchmarks/ is not a package)
-import noise as noise_report  # noqa: E402
+import noise as noise_report
+import repo
+import steps
+from asvresults import entry_name, is_count, is_na, load_benchmarks, load_results, result_lines
+from repo import ROOT, threshold_for
+from tables import markdown_table
 
 MACHINE = "drill-machine"
 FIB = "bench_fib.Fib.track_call"
@@ -143,7 +145,7 @@ def nops_capi_varargs(clone, nops=NOPS):
 
 def undo_slowdowns(clone, base, every=CAPI_EVERY):
     """Undo (b) and (c); (d) stays, so that the tip still holds a regression."""
-    _git("checkout", base, "--", "fibext/_cyfib.pyx", cwd=clone)
+    repo.git("checkout", base, "--", "fibext/_cyfib.pyx", cwd=clone)
     _replace(clone / "fibext" / "_capi.c", f"fibext_drill_fib(n, 1, {every})", "cfib(n)")
     _replace(clone / "fibext" / "_capi.c", SLOW_FIB_C, "")
 
@@ -182,23 +184,18 @@ COMMITS = [
 # The scratch clone and its history
 
 
-def _git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
 def make_clone(workdir, source=ROOT, branch="main"):
     """A clone of source's branch with the drill's commits on top: [(sha, label)] with the
     base (the branch's tip) first."""
     clone = pathlib.Path(workdir) / "fibext"
-    _git("clone", "--quiet", "--branch", branch, str(source), str(clone), cwd=workdir)
-    base = _git("rev-parse", "HEAD", cwd=clone)
+    repo.git("clone", "--quiet", "--branch", branch, str(source), str(clone), cwd=workdir)
+    base = repo.git("rev-parse", "HEAD", cwd=clone)
     commits = [(base, "base: main's tip")]
     for step in COMMITS:
         step.edit(clone, base)
-        _git("-c", "user.name=drill", "-c", "user.email=drill@localhost", "commit", "-qam",
+        repo.git("-c", "user.name=drill", "-c", "user.email=drill@localhost", "commit", "-qam",
              f"drill: {step.label}", cwd=clone)
-        commits.append((_git("rev-parse", "HEAD", cwd=clone), step.label))
+        commits.append((repo.git("rev-parse", "HEAD", cwd=clone), step.label))
     return clone, commits
 
 
@@ -254,47 +251,17 @@ def series(results_dir, machine, commits):
     fit gives them (None where asv has no statistics: a track_ line)."""
     from asv import _stats
 
-    benchmarks = gate.load_benchmarks(results_dir)
+    benchmarks = load_benchmarks(results_dir)
     lines = {}
     for i, (sha, _) in enumerate(commits):
-        result = gate.load_results(results_dir, machine, sha)
-        for key, (value, stats, _samples) in gate.result_lines(result, benchmarks).items():
+        result = load_results(results_dir, machine, sha)
+        for key, (value, stats, _samples) in result_lines(result, benchmarks).items():
             line = lines.setdefault(key, {k: [None] * len(commits) for k in ("value", "weight")})
-            if gate._na(value):
+            if is_na(value):
                 continue
             line["value"][i] = value
             line["weight"][i] = _stats.get_weight(stats) if stats else None
     return lines, benchmarks
-
-
-def time_steps(values, weights, threshold):
-    """[(index, before, after)] of the steps asv's step fit finds in one line that pass asv's
-    own test: |after - before| > max(error of either level, threshold x the better level)
-    (asv.step_detect.detect_regressions applies the same test to upward steps)."""
-    from asv import step_detect
-
-    points = [i for i, v in enumerate(values) if v is not None]
-    if len(points) < 2:
-        return []
-    steps = step_detect.detect_steps(values, weights)
-    found = []
-    for (_, _, v0, _, e0), (left, _, v1, _, e1) in zip(steps, steps[1:]):
-        if abs(v1 - v0) > max(e0, e1, threshold * min(v0, v1)):
-            found.append((left, v0, v1))
-    return found
-
-
-def count_steps(values, threshold):
-    """[(index, before, after)] where an exact count changed by more than threshold from the
-    previous commit that has one."""
-    found, previous = [], None
-    for i, value in enumerate(values):
-        if value is None:
-            continue
-        if previous is not None and abs(value - previous) > threshold * previous:
-            found.append((i, previous, value))
-        previous = value
-    return found
 
 
 def find_changes(lines, benchmarks, thresholds):
@@ -302,13 +269,13 @@ def find_changes(lines, benchmarks, thresholds):
     the published values."""
     reports = []
     for (name, params), line in sorted(lines.items()):
-        threshold = gate.threshold_for(thresholds, gate.entry_name(name, params) + "@main")
-        if gate.is_count(benchmarks[name]):
-            steps, mechanism = count_steps(line["value"], threshold), "counts"
+        threshold = threshold_for(thresholds, entry_name(name, params) + "@main")
+        if is_count(benchmarks[name]):
+            found, mechanism = steps.count_steps(line["value"], threshold), "counts"
         else:
             weights = line["weight"] if None not in line["weight"] else None
-            steps, mechanism = time_steps(line["value"], weights, threshold), "time"
-        reports += [Report(i, mechanism, name, params, a, b) for i, a, b in steps]
+            found, mechanism = steps.time_steps(line["value"], weights, threshold), "time"
+        reports += [Report(i, mechanism, name, params, a, b) for i, a, b in found]
     return reports
 
 
@@ -321,14 +288,14 @@ def no_op_noise(lines, benchmarks):
             changed.setdefault(variant, set()).add(i)
     noise = {}
     for (name, params), line in lines.items():
-        if gate.is_count(benchmarks[name]):
+        if is_count(benchmarks[name]):
             continue
         values = line["value"]
         variant = params[0].strip("'") if params else ""
         ratios = [abs(values[i] / values[i - 1] - 1) for i in range(1, len(values))
                   if i not in changed.get(variant, ()) and None not in (values[i], values[i - 1])]
         if ratios:
-            noise[gate.entry_name(name, params)] = max(ratios)
+            noise[entry_name(name, params)] = max(ratios)
     return noise
 
 
@@ -373,7 +340,7 @@ def check(reports, commits, time_supported=lambda variant: True):
             if r.variant not in expect:
                 where.append(f"false report: {r.mechanism} {r.variant}")
                 failures.append(f"commit {i} ({label}): unexpected {r.mechanism} report "
-                                f"{gate.entry_name(r.name, r.params)} {r.ratio:.3f}x")
+                                f"{entry_name(r.name, r.params)} {r.ratio:.3f}x")
         found = "; ".join(f"{r.mechanism} {r.variant}({r.params[1]}) {r.ratio:.3f}x" for r in here)
         rows.append((i, sha[:8], label, expected or "nothing", "; ".join(where) or "-",
                      found or "nothing"))
@@ -381,11 +348,7 @@ def check(reports, commits, time_supported=lambda variant: True):
 
 
 def drill_table(rows):
-    lines = ["| # | commit | change | expected | found where | by what |",
-             "|---|---|---|---|---|---|"]
-    lines += [f"| {i} | {sha} | {label} | {expected} | {where} | {found} |"
-              for i, sha, label, expected, where, found in rows]
-    return "\n".join(lines)
+    return markdown_table(["#", "commit", "change", "expected", "found where", "by what"], rows)
 
 
 def check_tip(html_dir, commits):
@@ -429,7 +392,7 @@ def report_drill(clone, commits, start, source, thresholds):
     lines, benchmarks = series(clone / ".asv" / "results", MACHINE, commits)
     noise = no_op_noise(lines, benchmarks)
     largest = max(noise.values(), default=0.0)
-    fib_threshold = gate.threshold_for(thresholds, f"{FIB}('capi', 90)")
+    fib_threshold = threshold_for(thresholds, f"{FIB}('capi', 90)")
     reports = find_changes(lines, benchmarks, thresholds)
     rows, failures = check(reports, commits,
                            time_supported=lambda v: supported(v, fib_threshold, largest))
@@ -477,7 +440,7 @@ def main(argv=None):
     workdir, cleanup = scratch_dir(args.workdir)
     try:
         clone, commits = make_clone(workdir, source)
-        thresholds, where = gate.load_thresholds(clone)
+        thresholds, where = repo.load_thresholds(clone)
         return 1 if report_drill(clone, commits, start, where, thresholds) else 0
     finally:
         if args.keep:

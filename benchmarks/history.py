@@ -1,55 +1,45 @@
 """The main job: benchmark the recent history of main with asv and publish it, offline.
 
-Registers this machine under a stable name, runs asv on the last N commits of main that have
-no results yet, publishes the site, makes it work with no network (vendor.py), writes the
-report into it (report.py), and says where to open it.  Run again with nothing new, it only
-republishes.  asv saves each commit's results as soon as that commit is done, so an
-interrupted run loses no saved result, and the next run carries on from there.
+Registers this machine under a name that identifies its hardware, measures the newest commits
+of main (the tip first, so a first site is out in minutes; then the rest, republishing as
+each commit completes), publishes the site, makes it work with no network (vendor.py), writes
+the report into it (report.py), and says where to open it.  Run again, it measures only what
+is missing: a commit with no results, a benchmark a commit lacks (new in the suite, or left
+out by --bench), one that failed; a commit whose every benchmark succeeded is never measured
+twice.  asv saves each commit's results when that commit is done, so an interrupted run loses
+only the commit it was on.  --quick is a smoke test: its results and site go to .asv/quick/,
+never into the history.
 """
 
 import argparse
+import datetime
 import json
 import os
 import pathlib
-import platform
-import re
+import shutil
 import subprocess
 import sys
+import time
 
 import annotate
 import report
+import repo
 import vendor
+from asvresults import results_of
+from repo import HTML, RESULTS, ROOT, ToolError
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-HTML = ROOT / ".asv" / "html"
-RESULTS = ROOT / ".asv" / "results"
-PORT = 8080
-
-
-def stable_machine_name():
-    """Same name every run on the same hardware, whatever the VM's hostname is today."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1]
-                break
-    except OSError:
-        pass
-    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
-    return f"{slug}-{os.cpu_count()}cpu"
-
-
-def asv(*args, check=True):
-    command = [sys.executable, "-m", "asv", *args]
-    print("+ asv", " ".join(args), flush=True)
-    return subprocess.run(command, cwd=ROOT, check=check).returncode
+#: Where --quick keeps its results and site, apart from the history.
+QUICK = ROOT / ".asv" / "quick"
+#: Where results files that could not be read are set aside (never deleted).
+QUARANTINE = ROOT / ".asv" / "quarantine"
+RESULTS_BRANCH = "results"
+PAGES_BRANCH = "gh-pages"
 
 
 def recent_commits(count, branch):
-    out = subprocess.run(["git", "rev-list", "--first-parent", f"-n{count}", branch],
-                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    return out.split()
+    """The newest count commits of branch's first-parent history, newest first."""
+    tip = repo.commit_of(branch)
+    return repo.git("rev-list", "--first-parent", f"-n{count}", tip).split()
 
 
 def fill_unmeasured_summaries(html_dir):
@@ -63,64 +53,268 @@ def fill_unmeasured_summaries(html_dir):
             path.write_text("[]")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--commits", type=int, default=10,
-                        help="how many of main's newest commits to benchmark (default 10)")
-    parser.add_argument("--machine", default=os.environ.get("FIBEXT_MACHINE") or stable_machine_name(),
-                        help="the name results are kept under (default: from the CPU model)")
-    parser.add_argument("--branch", default="main")
-    parser.add_argument("--bench", action="append", default=[],
-                        help="only benchmarks matching this regex (asv run --bench)")
-    parser.add_argument("--quick", action="store_true",
-                        help="one sample per benchmark (asv run --quick): a smoke test")
-    parser.add_argument("--publish-only", action="store_true",
-                        help="measure nothing: publish the results already in .asv/results, "
-                             "e.g. gathered from several machines (the report is --machine's)")
-    args = parser.parse_args(argv)
-    if args.commits < 1:
-        parser.error(f"--commits must be at least 1, got {args.commits}")
-
-    status = 0 if args.publish_only else measure(args)
-    asv("publish")
-    fill_unmeasured_summaries(HTML)
-    vendor.make_offline(HTML, ROOT / ".asv" / "vendor-cache")
-    report_dir = report.write_report(HTML, RESULTS, args.machine,
-                                     tip=recent_commits(1, args.branch)[0])
-    annotate_dir = annotate.write_annotations(ROOT, HTML)
-
-    machines = sorted(p.parent.name for p in RESULTS.glob("*/machine.json"))
-    print()
-    print(f"Published the results of {len(machines)} machine(s): {', '.join(machines)}")
-    print(f"  site:    {HTML}/index.html")
-    print(f"  report:  {report_dir}/index.html (machine {args.machine}; "
-          f"table: {report_dir}/fib-table.md)")
-    print(f"  cython -a: {annotate_dir}/index.html")
-    print("  preview: python3 -m http.server --bind 127.0.0.1 --directory "
-          f"{os.path.relpath(HTML)} {PORT}   then open http://127.0.0.1:{PORT}/")
-    return 1 if status == 2 else 0
+def set_aside_unreadable(results_dir, quarantine=QUARANTINE):
+    """Move every results file that is not valid JSON (a run killed while asv wrote it, a full
+    disk) to quarantine/, so asv can measure that commit again; the paths moved."""
+    moved = []
+    for path in sorted(pathlib.Path(results_dir).glob("*/*.json")):
+        try:
+            json.loads(path.read_text())
+            continue
+        except (ValueError, UnicodeDecodeError):
+            pass
+        stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+        target = quarantine / path.parent.name / f"{path.name}.{stamp}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(path), target)
+        print(f"set aside an unreadable results file: {path} -> {target} "
+              "(that commit will be measured again)", flush=True)
+        moved.append(target)
+    return moved
 
 
-def measure(args):
-    """Benchmark main's newest commits that have no results on this machine; asv's status."""
-    asv("machine", "--yes", "--machine", args.machine)
+# --- the results branch: the history kept in git, beside the code ------------------------------
+
+
+def _branch_ref(branch):
+    """The local branch, else the remote-tracking one a fresh clone fetched; None if neither."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        try:
+            repo.git("rev-parse", "--verify", "--quiet", ref)
+            return ref
+        except ToolError:
+            continue
+    return None
+
+
+def restore_results(results_dir=RESULTS, branch=RESULTS_BRANCH):
+    """Copy into results_dir every file of the results branch it lacks (never overwriting):
+    a fresh clone continues the history kept there.  The number of files restored."""
+    ref = _branch_ref(branch)
+    if ref is None:
+        return 0
+    restored = 0
+    for name in repo.git("ls-tree", "-r", "--name-only", ref).splitlines():
+        target = pathlib.Path(results_dir) / name
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = subprocess.run(["git", "show", f"{ref}:{name}"], cwd=ROOT, check=True,
+                              capture_output=True).stdout
+        target.write_bytes(data)
+        restored += 1
+    if restored:
+        print(f"restored {restored} results file(s) from the {branch!r} branch", flush=True)
+    return restored
+
+
+def commit_directory(directory, branch, message, keep_existing):
+    """Commit directory's files to branch without touching the work tree or the index, on top
+    of the branch's tip (never rewriting it).  keep_existing: files the branch has and the
+    directory lacks stay (results accumulate); otherwise the branch holds the directory as it is
+    (a published site).  The new commit, or None when nothing changed."""
+    index = ROOT / ".asv" / f"{branch}.index"
+    index.unlink(missing_ok=True)
+    env = {**os.environ, "GIT_INDEX_FILE": str(index), "GIT_WORK_TREE": str(directory)}
+    env.setdefault("GIT_AUTHOR_NAME", "fibext main job")
+    env.setdefault("GIT_AUTHOR_EMAIL", "fibext@localhost")
+    env.setdefault("GIT_COMMITTER_NAME", env["GIT_AUTHOR_NAME"])
+    env.setdefault("GIT_COMMITTER_EMAIL", env["GIT_AUTHOR_EMAIL"])
+
+    def git(*args):
+        done = subprocess.run(["git", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ToolError(f"git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    parent = _branch_ref(branch)
+    try:
+        if parent and keep_existing:
+            git("read-tree", parent)
+        git("add", "--force", "--ignore-removal" if keep_existing else "--all", ".")
+        tree = git("write-tree")
+        if parent and tree == git("rev-parse", f"{parent}^{{tree}}"):
+            return None
+        commit = git("commit-tree", tree, *(["-p", parent] if parent else []), "-m", message)
+        git("update-ref", f"refs/heads/{branch}", commit)
+        return commit
+    finally:
+        index.unlink(missing_ok=True)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+def _commit_seconds(results_dir, machine):
+    """Seconds a commit took to build and benchmark, from asv's own records (the newest
+    commit that has them), or None."""
+    for result in results_of(results_dir, machine):
+        durations = [d for d in result.duration.values() if d]
+        if durations:
+            return sum(durations)
+    return None
+
+
+def _fmt(seconds):
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def measure(args, publish):
+    """Benchmark the newest commits that lack results, the tip first, publishing after each
+    commit; asv's worst status (0, or 2 when a benchmark failed)."""
+    repo.asv("machine", "--yes", "--machine", args.machine, capture=True)
+    repo.record_host(args.machine, args.results)
     hashes = recent_commits(args.commits, args.branch)
-    hashfile = ROOT / ".asv" / "hashes-to-run.txt"
-    hashfile.parent.mkdir(exist_ok=True)
-    hashfile.write_text("\n".join(hashes) + "\n")
-    # --record-samples: the noise report (benchmarks/noise.py) and asv's significance test
-    # (Mann-Whitney U) need the samples, not only the median and quartiles.
-    run = ["run", f"HASHFILE:{hashfile}", "--machine", args.machine,
-           "--skip-existing-commits", "--show-stderr", "--record-samples"]
+    run = ["--machine", args.machine, "--show-stderr", "--record-samples",
+           # asv skips a commit whose every benchmark succeeded: nothing is measured twice,
+           # while a benchmark missing or failed at a commit is measured now
+           "--skip-existing-successful"]
     for pattern in args.bench:
         run += ["--bench", pattern]
     if args.quick:
         run.append("--quick")
-    status = asv(*run, check=False)
-    # 2: some benchmark failed (its result is recorded as failed); anything else is fatal.
-    if status not in (0, 2):
-        sys.exit(f"asv run failed with exit code {status}")
+    status, started, done = 0, time.monotonic(), 0
+    for k, commit in enumerate(hashes, start=1):
+        per_commit = ((time.monotonic() - started) / done if done
+                      else _commit_seconds(args.results, args.machine))
+        left = f", about {_fmt(per_commit * (len(hashes) - k + 1))} left" if per_commit else ""
+        print(f"\n== commit {k} of {len(hashes)}: {commit[:8]}{left}", flush=True)
+        before = _result_mtimes(args.results, args.machine)
+        hashfile = ROOT / ".asv" / "hashes-to-run.txt"
+        hashfile.write_text(commit + "\n")
+        code = repo.asv(*args.config, "run", f"HASHFILE:{hashfile}", *run, check=False).returncode
+        # 2: some benchmark failed (its result is recorded as failed); anything else is fatal.
+        if code not in (0, 2):
+            raise ToolError(f"asv run exited {code} at commit {commit[:8]}")
+        status = max(status, code)
+        if _result_mtimes(args.results, args.machine) != before:
+            done += 1
+            publish(first=(k == 1))
     return status
+
+
+def _result_mtimes(results_dir, machine):
+    return {p: p.stat().st_mtime for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+
+def publish(args):
+    """asv publish, offline, with the report and the annotations; the report's directory."""
+    repo.asv(*args.config, "publish", capture=True)
+    html = pathlib.Path(args.html)
+    fill_unmeasured_summaries(html)
+    vendor.make_offline(html, ROOT / ".asv" / "vendor-cache")
+    commits = repo.git("rev-list", "--first-parent", "--reverse",
+                       repo.commit_of(args.branch)).split()
+    report_dir = report.write_report(html, args.results, args.machine, commits[-1], commits)
+    annotate.write_annotations(ROOT, html)
+    return report_dir
+
+
+def quick_config():
+    """A copy of asv.conf.json whose results and site live in .asv/quick/ (the environments
+    are shared): the arguments that make asv use it."""
+    conf = repo.load_conf()
+    conf["repo"] = str(ROOT)
+    for key in ("env_dir", "benchmark_dir"):
+        conf[key] = str(ROOT / conf[key])
+    conf["results_dir"], conf["html_dir"] = str(QUICK / "results"), str(QUICK / "html")
+    path = QUICK / "asv.conf.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(conf, indent=1))
+    return ["--config", str(path)]
+
+
+def preflight(args):
+    """Say at the start what cannot work, before anything is measured."""
+    if not args.publish_only and shutil.which("valgrind") is None:
+        print("valgrind not found: the instruction counts (bench_instructions) are skipped "
+              "(install it: apt-get install valgrind)", flush=True)
+    missing = vendor.missing_tools(ROOT / ".asv" / "vendor-cache")
+    if missing:
+        raise ToolError(f"{', '.join(missing)} not found: the offline site needs it to fetch "
+                        "its JavaScript libraries once (install Node.js and npm), so nothing "
+                        "was measured")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--commits", type=int, default=10,
+                        help="how many of main's newest commits to benchmark (default 10)")
+    parser.add_argument("--machine", default=os.environ.get("FIBEXT_MACHINE"),
+                        help="the name results are kept under (default: from the CPU, its "
+                             "caches and count)")
+    parser.add_argument("--branch", default="main")
+    parser.add_argument("--bench", action="append", default=[],
+                        help="only benchmarks matching this regex (asv run --bench); the "
+                             "others are measured by the next run without it")
+    parser.add_argument("--quick", action="store_true",
+                        help="one sample per benchmark, kept in .asv/quick/: a smoke test")
+    parser.add_argument("--publish-only", action="store_true",
+                        help="measure nothing: publish the results already in .asv/results, "
+                             "e.g. gathered from several machines (the report is --machine's)")
+    parser.add_argument("--results-branch", action="store_true",
+                        help=f"commit the new results to the {RESULTS_BRANCH!r} branch (never "
+                             "rewritten; a fresh clone that fetches it continues the history)")
+    parser.add_argument("--gh-pages", action="store_true",
+                        help=f"commit the published site to a local {PAGES_BRANCH!r} branch "
+                             "(as asv gh-pages --no-push; nothing is pushed)")
+    args = parser.parse_args(argv)
+    if args.commits < 1:
+        parser.error(f"--commits must be at least 1, got {args.commits}")
+    try:
+        args.machine = repo.check_machine_name(args.machine or repo.stable_machine_name())
+        repo.commit_of(args.branch)
+    except (ValueError, ToolError) as error:
+        parser.error(str(error))
+    try:
+        with repo.checkout_lock("the main job (benchmarks/run)"):
+            return run(args)
+    except ToolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(args):
+    preflight(args)
+    if args.quick:
+        args.config, args.results, args.html = quick_config(), QUICK / "results", QUICK / "html"
+    else:
+        args.config, args.results, args.html = [], RESULTS, HTML
+        restore_results(RESULTS)
+        args.machine = repo.machine_for_this_host(args.machine, RESULTS)
+    set_aside_unreadable(args.results)
+
+    def publish_now(first=False):
+        report_dir = publish(args)
+        if first:
+            print(f"\nfirst site published: {args.html}/index.html (the rest follows)", flush=True)
+        return report_dir
+
+    status = 0 if args.publish_only else measure(args, publish_now)
+    report_dir = publish_now()
+    if args.results_branch and not args.quick:
+        commit = commit_directory(RESULTS, RESULTS_BRANCH, "results of the main job", True)
+        print(f"results branch {RESULTS_BRANCH!r}: " + (f"new commit {commit[:8]}" if commit
+                                                        else "nothing new"))
+    if args.gh_pages:
+        commit = commit_directory(args.html, PAGES_BRANCH, "the published site", False)
+        count = len(repo.git("ls-tree", "-r", "--name-only", PAGES_BRANCH).splitlines())
+        print(f"{PAGES_BRANCH!r}: " + (f"new commit {commit[:8]}" if commit else "unchanged")
+              + f", {count} files (not pushed: git push origin {PAGES_BRANCH})")
+
+    machines = sorted(p.parent.name for p in pathlib.Path(args.results).glob("*/machine.json"))
+    html = os.path.relpath(args.html, ROOT)
+    print()
+    print(f"Published the results of {len(machines)} machine(s): {', '.join(machines)}")
+    print(f"  site:    {args.html}/index.html")
+    print(f"  report:  {report_dir}/index.html (machine {args.machine})")
+    print(f"  cython -a: {args.html}/annotate/index.html")
+    print("  preview: python3 -m http.server --bind 127.0.0.1 --directory "
+          f"{html} {repo.PORT}   then open http://127.0.0.1:{repo.PORT}/")
+    return 1 if status == 2 else 0
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ import pathlib
 import statistics
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from gate import _na, load_benchmarks, result_lines  # noqa: E402  (benchmarks/ is not a package)
+import repo
+from asvresults import is_na as _na
+from asvresults import load_benchmarks, newest_first, result_lines
+from tables import html_table, markdown_table
+
 #: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.
 STD_LIMIT = 0.10
 RANGE_LIMIT = 0.50
@@ -38,16 +40,6 @@ RANGE_LIMIT = 0.50
 COMMITS_LIMIT = 0.20
 #: How many of the newest commits the across-commits spread looks at.
 COMMITS = 5
-
-
-def _newest_results(results_dir, machine):
-    from asv import results as asv_results
-    runs = list(asv_results.iter_results_for_machine(str(results_dir), machine))
-    if not runs:
-        raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
-    # newest first: by commit date, then by when it was run (as report.latest_results)
-    return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
-                  reverse=True)
 
 
 def line_noise(value, stats, samples, history=(), unit=None):
@@ -139,14 +131,31 @@ def markdown(rows, machine, commit):
         "",
         f"{len(unstable)} of {len(rows)} lines unstable.",
         "",
-        "| line | from | n | std | range | IQR | verdict |",
-        "|---|---|---:|---:|---:|---:|---|",
+        markdown_table(HEADER, _cells(rows, "**unstable**"), "llrrrrl"),
     ]
-    for label, noise in rows:
-        verdict = "**unstable**" if noise["unstable"] else ("-" if noise["source"] == "none" else "ok")
-        lines.append(f"| {label} | {noise['source']} | {noise['n'] or ''} | {_pct(noise['std'])} | "
-                     f"{_pct(noise['range'])} | {_pct(noise['iqr'])} | {verdict} |")
     return "\n".join(lines) + "\n"
+
+
+HEADER = ["line", "from", "n", "std", "range", "IQR", "verdict"]
+
+
+def _cells(rows, unstable_mark):
+    return [(label, noise["source"], noise["n"] or "", _pct(noise["std"]), _pct(noise["range"]),
+             _pct(noise["iqr"]),
+             unstable_mark if noise["unstable"] else ("-" if noise["source"] == "none" else "ok"))
+            for label, noise in rows]
+
+
+def html_report(noise_md, top=10):
+    """The noise report as HTML for the report page: the summary, and the `top` noisiest
+    lines as a table (the whole table: noise.md)."""
+    data = json.loads((pathlib.Path(noise_md).parent / "noise.json").read_text())
+    rows = [(line["line"], line) for line in data["lines"]]
+    unstable = sum(noise["unstable"] for _, noise in rows)
+    return (f"<p>{unstable} of {len(rows)} lines unstable (std over {100 * STD_LIMIT:.0f}% of "
+            f"the median, or a sample {100 * RANGE_LIMIT:.0f}% away from it): do not read small "
+            f"steps in them as changes.  The {top} noisiest, worst first:</p>"
+            + html_table(HEADER, _cells(rows[:top], "unstable"), "llrrrrl"))
 
 
 def write_noise_report(source, machine, outdir):
@@ -159,7 +168,7 @@ def write_noise_report(source, machine, outdir):
     if isinstance(source, (str, pathlib.Path)):
         if (pathlib.Path(source) / "benchmarks.json").exists():
             benchmarks = load_benchmarks(source)
-        results = _newest_results(source, machine)
+        results = newest_first(source, machine)
     else:
         results = list(source) if isinstance(source, (list, tuple)) else [source]
     rows = noise_table(results, machine, benchmarks)
@@ -194,18 +203,15 @@ def summary(noise_md, top=5):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default=str(ROOT / ".asv" / "results"))
+    parser.add_argument("--results", default=str(repo.RESULTS))
     parser.add_argument("--machine", default=None, help="default: the main job's machine name")
-    parser.add_argument("--out", default=str(ROOT / ".asv" / "html" / "report"))
+    parser.add_argument("--out", default=str(repo.HTML / "report"))
     parser.add_argument("--top", type=int, default=10, help="print this many worst lines")
     args = parser.parse_args(argv)
-    if args.machine is None:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from history import stable_machine_name
-        args.machine = stable_machine_name()
+    args.machine = args.machine or repo.stable_machine_name()
     path = write_noise_report(args.results, args.machine, args.out)
     text = path.read_text().splitlines()
-    header = text.index("| line | from | n | std | range | IQR | verdict |")
+    header = text.index("| " + " | ".join(HEADER) + " |")
     print("\n".join(text[:header + 2 + args.top]))
     print(f"... full report: {path}")
     return 0

@@ -1,8 +1,8 @@
 """Check asv's fib timings against pyperf's, for every variant and n.
 
 Run right after the main job (same machine, same load), with the checkout's fibext installed:
-prints asv's figure from the newest commit's results (the fastest sample, as the report and
-the gate read it), pyperf timeit's fastest value, and their ratio.  The fib benchmarks are
+prints asv's figure from the newest commit's results (the one it publishes), pyperf timeit's
+fastest value, and their ratio.  The fib benchmarks are
 designed (bench_fib.py) to agree within 5%.
 """
 
@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-import history
 import report
+import repo
 
 
 def pyperf_ns(variant, n):
@@ -32,10 +32,10 @@ def pyperf_ns(variant, n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--machine", default=history.stable_machine_name())
+    parser.add_argument("--machine", default=repo.stable_machine_name())
     parser.add_argument("--n", type=int, action="append", help="n to check (default 0 and 90)")
     args = parser.parse_args(argv)
-    _, values = report.latest_results(history.RESULTS, args.machine)
+    _, values = report.latest_results(repo.RESULTS, args.machine)
     fib = values[report.FIB]
     print(f"{'variant':<16}{'n':>4}{'asv ns':>10}{'pyperf ns':>11}{'asv/pyperf':>12}")
     worst = 0.0

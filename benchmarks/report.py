@@ -1,64 +1,59 @@
-"""The report published beside the asv history: the seed's table, regenerated from results.
+"""The report published beside the asv history, regenerated from the results.
 
-From the latest results of the newest commit on one machine: a Markdown table in the form of
-the 2015 Cython book's Table 1-1 (fib(0) ns, fib(90) ns, loop body ns, speedups over Python)
-and a log-scale bar chart, plus the figures of the other areas (figures_*.py), all written to
-<html>/report/ with an index page the site's navigation bar links to.
+    python benchmarks/report.py [--machine NAME] [--html .asv/html] [--results .asv/results]
+
+For one machine: the tip's fib table in the form of the 2015 Cython book's Table 1-1 (fib(0)
+ns, fib(90) ns, loop body ns, speedups over Python) with a log-scale bar chart; the history of
+every fib variant's published figure and of its instruction counts across all commits, steps
+marked; the figures of the other areas (figures_*.py); and the noise report.  Written to
+<html>/report/ as a page in the site's look, linked from its navigation bar.
 """
 
+import argparse
 import html
 import importlib
 import json
 import math
 import pathlib
+import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-from asv import results as asv_results  # noqa: E402
 
-import gate  # noqa: E402  (benchmarks/gate.py)
-import noise  # noqa: E402  (benchmarks/noise.py)
+import noise  # noqa: E402
+import repo  # noqa: E402
+import sitepages  # noqa: E402
+import steps  # noqa: E402
+from asvresults import newest_first, param_value, values_by_benchmark  # noqa: E402
+from tables import html_table, markdown_table  # noqa: E402
 
 FIB = "bench_fib.Fib.track_call"
 PURE_C = "bench_fib.PureC.track_latency"
 NOOP = "bench_fib.FibNoop.track_call"
+COUNTS = "bench_instructions.FibInstructions.track_instructions"
 # Areas that draw their own figures: benchmarks/figures_<area>.py with draw(results, outdir, machine).
 FIGURE_MODULES = ["figures_memory", "figures_parallel"]
+TABLE_HEADER = ["variant", "fib(0) ns", "fib(90) ns", "loop body ns", "speedup fib(0)",
+                "speedup fib(90)"]
 
 
 def latest_results(results_dir, machine, tip=None):
-    """(asv Results, {benchmark: {param tuple: value}}) of the branch tip, for machine.
-
-    tip: the branch's newest commit; without it, or without results for it, the commit with
-    the latest date (commits made in the same second tie, so the tip is the better key).
-    """
-    runs = list(asv_results.iter_results_for_machine(results_dir, machine))
-    if not runs:
-        raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
-    at_tip = [run for run in runs if tip and run.commit_hash == tip]
-    newest = at_tip[0] if at_tip else max(runs, key=lambda run: run.date)
-    values = {}
-    # The values asv stores and publishes (for fib a robust figure: bench_fib, sampling.py)
-    for (key, combo), (value, _, _samples) in gate.result_lines(newest).items():
-        values.setdefault(key, {})[combo] = _number(value)
-    return newest, values
-
-
-def _number(value):
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+    """(asv Results, {benchmark: {param tuple: value}}) of the branch tip (else the newest
+    commit) on machine: the figures asv stores and publishes."""
+    newest = newest_first(results_dir, machine, tip)[0]
+    return newest, values_by_benchmark(newest)
 
 
 def fib_rows(values):
     """Rows of the seed table: (name, fib(0) ns, fib(90) ns, loop ns, speedup 0, speedup 90)."""
     fib = values.get(FIB, {})
-    names = list(dict.fromkeys(combo[0].strip("'") for combo in fib))
     times = {}
-    for name in names:
+    for name in dict.fromkeys(param_value(combo[0]) for combo in fib):
         t0, t90 = fib.get((repr(name), "0")), fib.get((repr(name), "90"))
         if t0 is not None and t90 is not None:
-            times[name] = (t0, t90)  # ns
+            times[name] = (t0, t90)
     pure_c = values.get(PURE_C, {})
     if pure_c.get(("0",)) is not None and pure_c.get(("90",)) is not None:
         times["pure C (latency)"] = (pure_c[("0",)], pure_c[("90",)])
@@ -69,19 +64,24 @@ def fib_rows(values):
             for name, (t0, t90) in times.items()]
 
 
-def markdown_table(rows, machine, commit):
-    lines = [
-        f"fib, ns per call (lower is better; the figure the history publishes) on machine "
-        f"`{machine}`, commit `{commit[:8]}`:",
-        "",
-        "| variant | fib(0) ns | fib(90) ns | loop body ns | speedup fib(0) | speedup fib(90) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, t0, t90, loop, s0, s90 in rows:
-        lines.append(f"| {name} | {t0:.1f} | {t90:.1f} | {loop:.2f} | {s0:.1f}x | {s90:.1f}x |")
-    lines += ["", "Loop body = (fib(90) - fib(0)) / 90: the cost of one iteration, call excluded.",
-              "Pure C is timed inside C (fibext.time_c), each call waiting for the last."]
-    return "\n".join(lines) + "\n"
+def _cells(rows):
+    return [(name, f"{t0:.1f}", f"{t90:.1f}", f"{loop:.2f}", f"{s0:.1f}x", f"{s90:.1f}x")
+            for name, t0, t90, loop, s0, s90 in rows]
+
+
+def _caption(machine, commit):
+    return (f"fib, ns per call (lower is better; the figure the history publishes) on machine "
+            f"{machine}, commit {commit[:8]}")
+
+
+NOTES = ("Loop body = (fib(90) - fib(0)) / 90: the cost of one iteration, call excluded.  "
+         "Pure C is timed inside C (fibext.time_c), each call waiting for the last.")
+
+
+def markdown_table_of(rows, machine, commit):
+    """The table as Markdown (fib-table.md, for pasting elsewhere)."""
+    return (f"{_caption(machine, commit)}:\n\n"
+            + markdown_table(TABLE_HEADER, _cells(rows), "lrrrrr") + f"\n\n{NOTES}\n")
 
 
 def bar_chart(rows, path, machine):
@@ -101,63 +101,138 @@ def bar_chart(rows, path, machine):
     plt.close(fig)
 
 
-def write_report(html_dir, results_dir, machine, tip=None):
-    """Write <html_dir>/report/ for the tip's results and link it from the site; return the
-    report directory."""
+def history_series(results, benchmark, n, commits=None):
+    """(commit hashes oldest first, {variant: [value or None per commit]}) of one benchmark's
+    fib(n) lines across every commit with results (in commits' order where given)."""
+    by_commit = {r.commit_hash: values_by_benchmark(r).get(benchmark, {}) for r in results}
+    order = [c for c in commits if c in by_commit] if commits else [
+        r.commit_hash for r in sorted(results, key=lambda r: r.date or 0)]
+    lines = {}
+    for i, commit in enumerate(order):
+        for combo, value in by_commit[commit].items():
+            if len(combo) == 2 and param_value(combo[1]) == n:
+                lines.setdefault(param_value(combo[0]), [None] * len(order))[i] = value
+    return order, lines
+
+
+def history_figure(results, path, machine, thresholds, commits=None, n=90):
+    """Every fib variant's published fib(n) per commit (log scale) above its instruction
+    counts per commit, each step asv's fit finds marked with its ratio.  False without data."""
+    order, times = history_series(results, FIB, n, commits)
+    _, counts = history_series(results, COUNTS, n, commits)
+    if not any(v is not None for line in times.values() for v in line):
+        return False
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), dpi=100, sharex=True)
+    panels = ((top, times, FIB, "ns per fib(90) call (log scale)", steps.time_steps),
+              (bottom, counts, COUNTS, "instructions per fib(90) call (log scale)", None))
+    for ax, lines, benchmark, label, finder in panels:
+        for variant, values in lines.items():
+            x = [i for i, v in enumerate(values) if v is not None]
+            drawn = ax.plot(x, [values[i] for i in x], marker="o", markersize=3, label=variant)
+            threshold = repo.threshold_for(thresholds, f"{benchmark}('{variant}', {n})")
+            found = (finder(values, None, threshold) if finder
+                     else steps.count_steps(values, threshold))
+            for i, before, after in found:
+                ax.annotate(f"{after / before:.2f}x", (i, values[i]), textcoords="offset points",
+                            xytext=(4, 6), fontsize=8, color=drawn[0].get_color())
+                ax.axvline(i - 0.5, color=drawn[0].get_color(), alpha=0.3, linewidth=1)
+        ax.set_yscale("log")
+        ax.set_ylabel(label)
+        ax.grid(which="both", alpha=0.3)
+    top.legend(fontsize="small", ncol=4)
+    top.set_title(f"fib(90) across the history on {machine}: steps marked with their ratio")
+    bottom.set_xticks(range(len(order)), [c[:8] for c in order], rotation=60, fontsize=7)
+    bottom.set_xlabel("commit (oldest first)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def write_report(html_dir, results_dir, machine, tip=None, commits=None):
+    """Write <html_dir>/report/ for machine and link it from the site; the report directory.
+    commits: the branch's commits oldest first (the history figure's order)."""
     html_dir = pathlib.Path(html_dir)
     out = html_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    newest, values = latest_results(results_dir, machine, tip)
+    results = newest_first(results_dir, machine, tip)
+    newest, values = results[0], values_by_benchmark(results[0])
     # asv's record of the machine (name, num_cpu, ...), which the figures annotate.
     machine_info = json.loads((pathlib.Path(results_dir) / machine / "machine.json").read_text())
+    thresholds = repo.load_thresholds()[0]
+    sections = []  # (anchor, title, html)
     rows = fib_rows(values)
-    sections = []
     if rows:
-        table = markdown_table(rows, machine, newest.commit_hash)
-        (out / "fib-table.md").write_text(table)
+        (out / "fib-table.md").write_text(markdown_table_of(rows, machine, newest.commit_hash))
         bar_chart(rows, out / "fib.png", machine)
-        sections.append(("fib: the seed's table", table, ["fib.png"], "fib-table.md"))
+        sections.append(("fib", "fib: every way to extend Python, measured",
+                         html_table(TABLE_HEADER, _cells(rows), "lrrrrr",
+                                    caption=_caption(machine, newest.commit_hash))
+                         + f"<p>{html.escape(NOTES)} Also as <a href='fib-table.md'>Markdown</a>."
+                         "</p>" + _img("fib.png", "Bar chart, log scale: ns per fib(0) and "
+                                       "fib(90) call for each variant")))
+    if history_figure(results, out / "history.png", machine, thresholds, commits):
+        sections.append(("history", "fib across the history",
+                         "<p>Each variant's published fib(90) figure per commit, and its exact "
+                         "instruction count per commit; a step that asv's own step detection "
+                         "finds beyond the line's threshold is marked with its ratio.</p>"
+                         + _img("history.png", "Two panels across the commits: ns per fib(90) "
+                                "call per variant, and instructions per call, steps marked")))
     for module_name in FIGURE_MODULES:
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
         pictures = module.draw(values, out, machine=machine_info) or []
+        area = module_name.replace("figures_", "")
         if pictures:
-            sections.append((module_name.replace("figures_", "") + " figures", "",
-                             [pathlib.Path(p).name for p in pictures], None))
-    # Which lines of the history to trust: the spread of each line's samples, unstable ones
-    # flagged (benchmarks/noise.py).
-    noise_md = noise.write_noise_report(results_dir, machine, out)
-    sections.append(("noise: which lines to trust", noise.summary(noise_md), [], noise_md.name))
+            alt = getattr(module, "ALT", {})
+            sections.append((area, f"{area} figures", "".join(
+                _img(pathlib.Path(p).name, alt.get(pathlib.Path(p).stem,
+                                                   f"{area} figure: {pathlib.Path(p).stem}"))
+                for p in pictures)))
+    # Which lines of the history to trust: from the same results, newest first.
+    noise_md = noise.write_noise_report(results, machine, out)
+    sections.append(("noise", "noise: which lines to trust", noise.html_report(noise_md)
+                     + "<p>The whole table: <a href='noise.md'>noise.md</a>.</p>"))
     (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
-    add_nav_link(html_dir, "report", "report/index.html", "Report")
+    sitepages.add_nav_link(html_dir, "report", "report/index.html", "Report")
     return out
 
 
+def _img(name, alt):
+    return f'<p><img src="{name}" alt="{html.escape(alt)}"></p>'
+
+
 def _index_page(sections, machine, commit):
-    body = [f"<h1>fibext report</h1><p>Machine <code>{html.escape(machine)}</code>, "
-            f"commit <code>{commit[:8]}</code> (the newest with results). "
-            f'<a href="../index.html">Back to the benchmark history</a>.</p>']
-    for title, text, pictures, link in sections:
-        body.append(f"<h2>{html.escape(title)}</h2>")
-        if text:
-            body.append(f"<pre>{html.escape(text)}</pre>")
-        if link:
-            body.append(f'<p><a href="{link}">{link}</a></p>')
-        body += [f'<p><img src="{p}" alt="{p}" style="max-width:100%"></p>' for p in pictures]
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>fibext report</title>"
-            "</head><body>" + "\n".join(body) + "</body></html>\n")
+    contents = "".join(f'<li><a href="#{anchor}">{html.escape(title)}</a></li>'
+                       for anchor, title, _ in sections)
+    body = [f"<h1>fibext report</h1><p>Machine <code>{html.escape(machine)}</code>, commit "
+            f"<code>{commit[:8]}</code> (the branch tip's results).</p>",
+            f"<nav><h2>Contents</h2><ul>{contents}</ul></nav>"]
+    body += [f'<h2 id="{anchor}">{html.escape(title)}</h2>\n{text}'
+             for anchor, title, text in sections]
+    return sitepages.page("fibext report", "\n".join(body))
 
 
-def add_nav_link(html_dir, nav_id, href, label):
-    """Add an item to the navigation bar of the site's index page (once)."""
-    index = pathlib.Path(html_dir) / "index.html"
-    page = index.read_text()
-    link = f'<li id="nav-li-{nav_id}"><a href="{href}">{label}</a></li>'
-    if link not in page:
-        anchor = '<li id="nav-li-regressions">'
-        if anchor not in page:
-            raise ValueError(f"{index} has no navigation bar to add {label!r} to")
-        page = page.replace(anchor, link + "\n\t" + anchor, 1)
-        index.write_text(page)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--machine", default=None, help="default: this machine's name")
+    parser.add_argument("--html", default=str(repo.HTML), help="the published site (.asv/html)")
+    parser.add_argument("--results", default=str(repo.RESULTS))
+    parser.add_argument("--branch", default="main", help="whose tip the table describes")
+    args = parser.parse_args(argv)
+    try:
+        machine = repo.check_machine_name(args.machine or repo.stable_machine_name())
+        commits = repo.git("rev-list", "--first-parent", "--reverse",
+                           repo.commit_of(args.branch)).split()
+        out = write_report(args.html, args.results, machine, commits[-1], commits)
+    except (FileNotFoundError, ValueError, repo.ToolError) as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    print(f"report: {out}/index.html")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -58,6 +58,12 @@ ASSETS = {
         "e9503448692b738dd260fbd7f7cabf2e11f09b600fa97e6eb3a56eba5b1a7e9b", True),
 }
 
+#: sha256 of each package archive fetched from PyPI: pip checks the bytes against it before
+#: anything runs them (an sdist's build code runs while pip prepares its metadata).
+ARCHIVE_SHA256 = {
+    "asv==0.5.1": "805fc3cc46c0bcf3e7baeaa16a12e4b92f1276c25490db4cb80fc541afa52bfc",
+}
+
 _CDN_TAG = re.compile(r'(?P<attr>src|href)="(?P<url>https://[^"]+/(?P<name>[^"/]+))"'
                       r'(?P<rest>[^>]*?)\s*integrity="(?P<integrity>[^"]+)"')
 
@@ -85,19 +91,34 @@ def _fetch(registry, spec, cache):
             # npm checks the tarball against the registry's own integrity record.
             command = ["npm", "pack", "--silent", spec, "--pack-destination", tmp]
         else:
+            # --require-hashes: pip refuses an archive of other bytes before building anything
+            requirements = pathlib.Path(tmp) / "requirements.txt"
+            requirements.write_text(f"{spec} --hash=sha256:{ARCHIVE_SHA256[spec]}\n")
             command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                       "--no-binary", ":all:", "--dest", tmp, spec]
+                       "--no-binary", ":all:", "--require-hashes", "--dest", tmp,
+                       "-r", str(requirements)]
         try:
             subprocess.run(command, check=True, capture_output=True, text=True)
         except FileNotFoundError as exc:
             raise VendorError(f"{command[0]} is needed to fetch {spec}: {exc}") from exc
         except subprocess.CalledProcessError as exc:
             raise VendorError(f"could not fetch {spec}: {exc.stderr.strip()[-500:]}") from exc
-        (archive,) = pathlib.Path(tmp).iterdir()
+        (archive,) = [p for p in pathlib.Path(tmp).iterdir() if p.name != "requirements.txt"]
         kept = cache / archive.name
         shutil.move(str(archive), kept)
     marker.write_text(str(kept))
     return kept
+
+
+def _cached(spec, cache):
+    marker = pathlib.Path(cache) / (spec.replace("/", "_") + ".archive")
+    return marker.exists() and pathlib.Path(marker.read_text()).exists()
+
+
+def missing_tools(cache):
+    """The registry clients that fetching the assets would need and this machine lacks."""
+    needed = {registry for registry, spec, *_ in ASSETS.values() if not _cached(spec, cache)}
+    return sorted("npm" for registry in needed if registry == "npm" and not shutil.which("npm"))
 
 
 def fetch_assets(vendor_dir, cache):

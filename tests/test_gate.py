@@ -11,42 +11,12 @@ import pytest
 
 import drill
 import gate
+import repo
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
-
-
-def test_threshold_is_the_largest_match_as_in_asv():
-    thresholds = {r"bench_fib\.": 0.10, r".*": 0.05, r"bench_instructions\.": 0.005}
-    assert gate.threshold_for(thresholds, "bench_fib.Fib.track_call('capi', 90)") == 0.10
-    # every name matches ".*": the largest matching threshold wins (asv takes the max)
-    assert gate.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.05
-    assert gate.threshold_for({r"bench_instructions\.": 0.005},
-                              "bench_instructions.FibInstructions.x") == 0.005
-    # re.match: anchored at the start, as asv's regressions_thresholds
-    assert gate.threshold_for({r"Fib\.": 0.5}, "bench_fib.Fib.x") == 0.05
-
-
-def test_configured_thresholds_have_no_catch_all_above_counts():
-    """A catch-all ".*" would lift the counts' threshold to its own (asv takes the max of
-    all matches): asv.conf.json names every kind instead, and the gate reads it from there."""
-    thresholds, source = gate.load_thresholds()
-    assert source == "asv.conf.json regressions_thresholds"
-    assert gate.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.005
-    assert gate.threshold_for(thresholds, "bench_instructions.MemoryInstructions.x") == 0.005
-    # every time kind has its own entry: none falls back to asv's 5% default
-    for name in ("bench_fib.Fib.track_call('capi', 90)", "bench_fib.FibNoop.track_call",
-                 "bench_fib.PureC.track_latency(90)", "bench_import.ImportModule.timeraw_x",
-                 "bench_memory.Sequential.track_x", "bench_parallel.Batch.time_x"):
-        assert any(re.match(regex, name) for regex in thresholds), name
-
-
-def test_thresholds_are_required(tmp_path):
-    (tmp_path / "asv.conf.json").write_text('{"version": 1, "project": "x"}')
-    with pytest.raises(SystemExit, match="sets no regressions_thresholds"):
-        gate.load_thresholds(tmp_path)
 
 
 def _stats(samples):
@@ -95,7 +65,7 @@ def test_judge_counts_by_threshold_alone():
             (name, ("'cython'", "90")): (1129.0, None, None), (name, ("'ctypes'", "90")): (5319.8, None, None)}
     head = {(name, ("'capi'", "90")): (1139.0, None, None), (name, ("'capi'", "0")): (490.0, None, None),
             (name, ("'cython'", "90")): (1129.0, None, None), (name, ("'ctypes'", "90")): (None, None, None)}
-    rows = {r["params"]: r for r in gate.judge(base, head, BENCHMARKS, gate.load_thresholds()[0])}
+    rows = {r["params"]: r for r in gate.judge(base, head, BENCHMARKS, repo.load_thresholds()[0])}
     assert rows[("'capi'", "90")]["verdict"] == "slower"      # +15 instructions: 1.3%
     assert rows[("'capi'", "0")]["verdict"] == "same"         # +1: 0.2%
     assert rows[("'cython'", "90")]["verdict"] == "same"

@@ -1,0 +1,99 @@
+"""Reading asv's results: one reader for every tool (gate, drill, noise report, report, figures).
+
+A leaf: it imports no other tool.  A "line" is one parameter combination of one benchmark,
+keyed (name, params) with params as asv stores them (strings: "'cython'", "90").
+"""
+
+import ast
+import itertools
+import json
+import math
+import pathlib
+
+
+def is_na(value):
+    """asv's marks for "not measured": None (failed) and NaN (skipped)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def param_value(text):
+    """A parameter as asv stores it (its repr: "'cython'", "90") back as the Python value."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def entry_name(name, params=()):
+    """The name asv gives one line: name(param, param), params as asv stores them."""
+    return f"{name}({', '.join(params)})" if params else name
+
+
+def load_benchmarks(results_dir):
+    """benchmarks.json of a results directory: {name: its metadata}."""
+    with open(pathlib.Path(results_dir) / "benchmarks.json") as f:
+        data = json.load(f)
+    data.pop("version", None)
+    return data
+
+
+def is_count(benchmark):
+    return benchmark.get("unit") == "instructions"
+
+
+def named_params(benchmarks, name, params):
+    """{param name: value} of one line, the names from benchmarks.json (asv stores them)."""
+    names = benchmarks.get(name, {}).get("param_names", [])
+    return dict(zip(names, (param_value(p) for p in params)))
+
+
+def results_of(results_dir, machine):
+    """Every asv Results of machine, newest first: by commit date, then by when it was run."""
+    from asv import results as asv_results
+    runs = list(asv_results.iter_results_for_machine(str(results_dir), machine))
+    return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
+                  reverse=True)
+
+
+def newest_first(results_dir, machine, tip=None):
+    """Machine's Results, newest first, the tip's first where it has results: commits made in
+    the same second tie on date, so the branch tip is the better key.  The report and the
+    noise report both start from here, so they describe the same commit."""
+    runs = results_of(results_dir, machine)
+    if not runs:
+        raise FileNotFoundError(f"no asv results for machine {machine!r} in {results_dir}")
+    at_tip = [r for r in runs if tip and r.commit_hash == tip]
+    return at_tip + [r for r in runs if r not in at_tip]
+
+
+def load_results(results_dir, machine, commit):
+    """The asv Results of one commit on machine (the newest run where there are several)."""
+    found = [r for r in results_of(results_dir, machine) if r.commit_hash == commit]
+    if not found:
+        raise FileNotFoundError(f"no results for {commit[:8]} on {machine} in {results_dir}")
+    return found[0]
+
+
+def result_lines(result, benchmarks=None):
+    """{(name, params): (value, stats, samples)} of one asv Results, every parameter combination:
+    of the benchmarks in benchmarks (benchmarks.json's, at their current version), or of every
+    benchmark the Results holds."""
+    lines = {}
+    names = result.get_result_keys(benchmarks) if benchmarks else result.get_all_result_keys()
+    for name in names:
+        params = result.get_result_params(name)
+        values = result.get_result_value(name, params)
+        stats = result.get_result_stats(name, params)
+        samples = result.get_result_samples(name, params)
+        combos = list(itertools.product(*params)) if params else [()]
+        for combo, value, stat, sample in zip(combos, values, stats, samples):
+            lines[(name, combo)] = (value, stat, sample)
+    return lines
+
+
+def values_by_benchmark(result):
+    """{name: {params: value or None}} of one Results: the figures asv stores and publishes."""
+    values = {}
+    for (name, combo), (value, _, _) in result_lines(result).items():
+        values.setdefault(name, {})[combo] = None if is_na(value) else value
+    return values
