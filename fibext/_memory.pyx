@@ -1,19 +1,22 @@
 # cython: language_level=3, binding=False
 # cython: embedsignature=True, embedsignature.format=clinic
 # cython: initializedcheck=False, cdivision=True
+# No GIL needed (free-threaded builds): no mutable module state; the kernels already run nogil.
+# cython: freethreading_compatible=True
 # distutils: sources = fibext/cmem.c
 # distutils: include_dirs = fibext
 """Memory-access kernels in Cython, and the same kernels in plain C (cmem.c) as the reference.
 
-Each pattern has two entry points with one signature: ``cy_<pattern>`` runs the Cython loop,
-``c_<pattern>`` the C one.  Both return ``(value, ns)``: the kernel's result (so that nothing
-can be optimised away) and the nanoseconds the kernel took, read from the same C clock
+Each kernel has one timed entry point, a method of :class:`Kernels`; the instance chooses the
+loop: ``CYTHON.sum_f64(a)`` runs the Cython loop below, ``C.sum_f64(a)`` the C one, with the
+same checks and the same clock.  Every method returns ``(value, ns)``: the kernel's result (so
+that nothing can be optimised away) and the nanoseconds the kernel took, read from one C clock
 (CLOCK_MONOTONIC) around the kernel alone, with the GIL released.  Argument checks, including
 a scan that every index lies inside its buffer, happen before the clock starts: with bounds
 checks off in the loops, those scans are what keeps every access in bounds.
 
 The read kernels run ``reps`` passes and return the sum over all of them; fill and copy run
-``reps`` passes and return the last element written.  Buffers come from fibext.memory, which
+``reps`` passes and return the last element written.  Buffers come from fibext._buffers, which
 allocates, touches and shuffles them outside any timing.
 """
 
@@ -39,8 +42,8 @@ NODE_STRIDE = CMEM_NODE_STRIDE
 
 # ---------------------------------------------------------------------------------------------
 # The Cython kernels.  Their loops mirror cmem.c line for line (accumulators, passes, barrier);
-# cmem.c says why they are shaped so.  Bounds and wraparound checks are off: the def wrappers
-# below have checked the lengths and every index before calling them.
+# cmem.c says why they are shaped so.  Bounds and wraparound checks are off: the Kernels
+# methods below have checked the lengths and every index before calling them.
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
@@ -245,195 +248,139 @@ cdef int _check_copy(double[::1] dst, const double[::1] src) except -1:
 
 
 # ---------------------------------------------------------------------------------------------
-# Entry points: cy_* run the Cython kernels, c_* the C ones; each returns (value, ns).
+# The timed entry points: one method per kernel; self.c picks the C loop or the Cython one.
 
-def cy_sum_f64(const double[::1] a, Py_ssize_t reps=1):
-    """Sum a float64 buffer reps times, in Cython: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _sum_f64(a, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+cdef class Kernels:
+    """The timed kernels of one implementation: ``CYTHON`` (the loops above) or ``C`` (cmem.c).
 
+    Each method checks its arguments, then times the kernel alone and returns (value, ns).
+    """
 
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_sum_f64(const double[::1] a, Py_ssize_t reps=1):
-    """Sum a float64 buffer reps times, in C: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_sum_f64(&a[0], a.shape[0], reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+    cdef readonly bint c
 
+    def __cinit__(self, bint c):
+        self.c = c
 
-def cy_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
-    """Sum an int64 buffer reps times (wrapping), in Cython: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1, v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _sum_i64(a, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+    def __repr__(self):
+        return "fibext._memory.C" if self.c else "fibext._memory.CYTHON"
 
+    # boundscheck off for &buffer[0]: each method has checked first that element 0 exists.
 
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_sum_i64(const int64_t[::1] a, Py_ssize_t reps=1):
-    """Sum an int64 buffer reps times (wrapping), in C: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1, v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_sum_i64(&a[0], a.shape[0], reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+    @cython.boundscheck(False)
+    def sum_f64(self, const double[::1] a, Py_ssize_t reps=1):
+        """Sum a float64 buffer reps times: (sum of all passes, ns)."""
+        _check_len(a.shape[0], "a")
+        _check_reps(reps, "reps")
+        cdef bint c = self.c
+        cdef int64_t t0, t1
+        cdef double v
+        with nogil:
+            t0 = cmem_now_ns()
+            v = cmem_sum_f64(&a[0], a.shape[0], reps) if c else _sum_f64(a, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
+    @cython.boundscheck(False)
+    def sum_i64(self, const int64_t[::1] a, Py_ssize_t reps=1):
+        """Sum an int64 buffer reps times, wrapping modulo 2**64: (sum of all passes, ns)."""
+        _check_len(a.shape[0], "a")
+        _check_reps(reps, "reps")
+        cdef bint c = self.c
+        cdef int64_t t0, t1, v
+        with nogil:
+            t0 = cmem_now_ns()
+            v = cmem_sum_i64(&a[0], a.shape[0], reps) if c else _sum_i64(a, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
-def cy_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
-    """Sum a[::stride] reps times, in Cython: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    stride = _clamp_stride(stride, a.shape[0])
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _sum_strided_f64(a, stride, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+    @cython.boundscheck(False)
+    def sum_strided_f64(self, const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
+        """Sum a[::stride] reps times: (sum of all passes, ns)."""
+        _check_len(a.shape[0], "a")
+        _check_reps(reps, "reps")
+        stride = _clamp_stride(stride, a.shape[0])
+        cdef bint c = self.c
+        cdef int64_t t0, t1
+        cdef double v
+        with nogil:
+            t0 = cmem_now_ns()
+            if c:
+                v = cmem_sum_strided_f64(&a[0], a.shape[0], stride, reps)
+            else:
+                v = _sum_strided_f64(a, stride, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
+    @cython.boundscheck(False)
+    def gather_f64(self, const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
+        """Sum a[idx] reps times: (sum of all passes, ns)."""
+        _check_len(a.shape[0], "a")
+        _check_len(idx.shape[0], "idx")
+        _check_reps(reps, "reps")
+        _check_indices(idx, a.shape[0], "idx")
+        cdef bint c = self.c
+        cdef int64_t t0, t1
+        cdef double v
+        with nogil:
+            t0 = cmem_now_ns()
+            if c:
+                v = cmem_gather_f64(&a[0], &idx[0], idx.shape[0], reps)
+            else:
+                v = _gather_f64(a, idx, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_sum_strided_f64(const double[::1] a, Py_ssize_t stride, Py_ssize_t reps=1):
-    """Sum a[::stride] reps times, in C: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    stride = _clamp_stride(stride, a.shape[0])
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_sum_strided_f64(&a[0], a.shape[0], stride, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+    @cython.boundscheck(False)
+    def chase(self, const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
+        """steps dependent loads p = nodes[p] from start: (last p, ns)."""
+        _check_chase(nodes, start, steps)
+        cdef bint c = self.c
+        cdef int64_t t0, t1, p
+        with nogil:
+            t0 = cmem_now_ns()
+            p = cmem_chase(&nodes[0], start, steps) if c else _chase(nodes, start, steps)
+            t1 = cmem_now_ns()
+        return p, t1 - t0
 
+    @cython.boundscheck(False)
+    def fill_f64(self, double[::1] a, double value, Py_ssize_t reps=1):
+        """Write value to every element reps times: (last element, ns)."""
+        _check_len(a.shape[0], "a")
+        _check_reps(reps, "reps")
+        cdef bint c = self.c
+        cdef int64_t t0, t1
+        cdef double v
+        with nogil:
+            t0 = cmem_now_ns()
+            if c:
+                v = cmem_fill_f64(&a[0], a.shape[0], value, reps)
+            else:
+                v = _fill_f64(a, value, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
-def cy_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
-    """Sum a[idx] reps times, in Cython: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_len(idx.shape[0], "idx")
-    _check_reps(reps, "reps")
-    _check_indices(idx, a.shape[0], "idx")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _gather_f64(a, idx, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
-
-
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps=1):
-    """Sum a[idx] reps times, in C: (sum of all passes, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_len(idx.shape[0], "idx")
-    _check_reps(reps, "reps")
-    _check_indices(idx, a.shape[0], "idx")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_gather_f64(&a[0], &idx[0], idx.shape[0], reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
-
-
-def cy_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
-    """steps dependent loads p = nodes[p] from start, in Cython: (last p, ns)."""
-    _check_chase(nodes, start, steps)
-    cdef int64_t t0, t1, p
-    with nogil:
-        t0 = cmem_now_ns()
-        p = _chase(nodes, start, steps)
-        t1 = cmem_now_ns()
-    return p, t1 - t0
-
-
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_chase(const int64_t[::1] nodes, int64_t start, Py_ssize_t steps):
-    """steps dependent loads p = nodes[p] from start, in C: (last p, ns)."""
-    _check_chase(nodes, start, steps)
-    cdef int64_t t0, t1, p
-    with nogil:
-        t0 = cmem_now_ns()
-        p = cmem_chase(&nodes[0], start, steps)
-        t1 = cmem_now_ns()
-    return p, t1 - t0
+    @cython.boundscheck(False)
+    def copy_f64(self, double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
+        """Copy src into dst reps times: (last element of dst, ns)."""
+        _check_copy(dst, src)
+        _check_reps(reps, "reps")
+        cdef bint c = self.c
+        cdef int64_t t0, t1
+        cdef double v
+        with nogil:
+            t0 = cmem_now_ns()
+            if c:
+                v = cmem_copy_f64(&dst[0], &src[0], dst.shape[0], reps)
+            else:
+                v = _copy_f64(dst, src, reps)
+            t1 = cmem_now_ns()
+        return v, t1 - t0
 
 
-def cy_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
-    """Write value to every element reps times, in Cython: (last element, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _fill_f64(a, value, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
-
-
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_fill_f64(double[::1] a, double value, Py_ssize_t reps=1):
-    """Write value to every element reps times, in C: (last element, ns)."""
-    _check_len(a.shape[0], "a")
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_fill_f64(&a[0], a.shape[0], value, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
-
-
-def cy_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
-    """Copy src into dst reps times, in Cython: (last element of dst, ns)."""
-    _check_copy(dst, src)
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = _copy_f64(dst, src, reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
-
-
-@cython.boundscheck(False)  # &buffer[0] once the lengths are checked: element 0 exists
-def c_copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps=1):
-    """Copy src into dst reps times, in C: (last element of dst, ns)."""
-    _check_copy(dst, src)
-    _check_reps(reps, "reps")
-    cdef int64_t t0, t1
-    cdef double v
-    with nogil:
-        t0 = cmem_now_ns()
-        v = cmem_copy_f64(&dst[0], &src[0], dst.shape[0], reps)
-        t1 = cmem_now_ns()
-    return v, t1 - t0
+#: The Cython loops.
+CYTHON = Kernels(False)
+#: The C loops of cmem.c: the reference.
+C = Kernels(True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,6 +403,8 @@ cdef void _apply_swaps(int64_t[::1] perm, const double[::1] u, Py_ssize_t first,
         perm[j] = tmp
 
 
+@cython.boundscheck(False)  # u[k] for k in range(len(u)): in bounds
+@cython.wraparound(False)
 def apply_swaps(int64_t[::1] perm, const double[::1] u, bint cyclic=False, Py_ssize_t first=0):
     """Steps first .. first+len(u)-1 of a shuffle of perm, in place, with uniform draws u in
     [0, 1) (checked first): step k swaps perm[i], i = n-1-k, with perm[j], j = floor(u * (i+1))
@@ -463,14 +412,15 @@ def apply_swaps(int64_t[::1] perm, const double[::1] u, bint cyclic=False, Py_ss
     shuffle is steps 0 .. n-2, in one call or in consecutive chunks.
 
     The draws do not depend on the data, so the CPU overlaps the cache misses of successive
-    swaps: 32 M elements take a fraction of Generator.permutation's time, and chunks of draws
-    keep the floats' memory small.
+    swaps, and chunks of draws keep the floats' memory small.
     """
-    cdef Py_ssize_t n = perm.shape[0], k
-    if first < 0 or first + u.shape[0] > max(n - 1, 0):
-        raise ValueError(f"steps {first} .. {first + u.shape[0] - 1} lie outside the "
-                         f"{max(n - 1, 0)} steps of a shuffle of {n}")
-    for k in range(u.shape[0]):
+    cdef Py_ssize_t n = perm.shape[0], m = u.shape[0], k
+    cdef Py_ssize_t steps = n - 1 if n > 1 else 0
+    # Compared with what is left after first, never as first + m: that sum can overflow.
+    if first < 0 or first > steps or m > steps - first:
+        raise ValueError(f"steps {first} .. {<object>first + m - 1} lie outside the "
+                         f"{steps} steps of a shuffle of {n}")
+    for k in range(m):
         if not (0.0 <= u[k] < 1.0):
             raise ValueError(f"u[{k}] = {u[k]!r} lies outside [0, 1)")
     with nogil:

@@ -1,0 +1,77 @@
+"""python -m fibext.memory [rounds]: the memory goals measured live on this machine.
+
+Prints the pointer-chase latency of Cython and C at every size of sizes(1) with the plateau of
+each cache level, then the sequential and random reads of Cython, C and numpy in L1 and past
+the last-level cache, each as the best of interleaved rounds (fibext.memory.compare).
+"""
+
+import argparse
+
+import numpy as np
+
+from fibext import memory
+
+#: A dependent load from RAM is ~100 ns: 20 ms runs keep the count of loads near lmbench's.
+CHASE_TARGET_NS = 20_000_000
+READ_TARGET_NS = 5_000_000
+
+
+def _rounds(text):
+    """argparse type: an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rounds must be an int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"rounds must be at least 1, got {value}")
+    return value
+
+
+def _chase_table(rounds, caches):
+    print(f"\npointer chase, ns per access (best of {rounds} interleaved rounds)")
+    chase = {}
+    for size in memory.sizes(1):
+        chase[size] = r = memory.compare("chase", size, ["cython", "c"], rounds,
+                                         target_ns=CHASE_TARGET_NS)
+        print(f"{size:>11} B  cython {r['cython']:8.2f}  c {r['c']:8.2f}  "
+              f"cython/c {r['cython'] / r['c']:.3f}")
+    if len(caches) < 3:
+        return
+    l1, l2, l3 = caches[1], caches[2], caches[3]
+    # Sizes well inside each level (half of it, and twice the level below), and RAM.
+    bands = {"L1": (0, l1 // 2), "L2": (2 * l1, l2 // 2), "L3": (2 * l2, l3 // 2),
+             "RAM": (memory.LLC_FACTOR * l3, 1 << 62)}
+    print("plateaus: the median over the sizes inside each level")
+    for level, (lo, hi) in bands.items():
+        inside = [s for s in chase if lo <= s <= hi]
+        if inside:
+            cy = float(np.median([chase[s]["cython"] for s in inside]))
+            c = float(np.median([chase[s]["c"] for s in inside]))
+            print(f"  {level:3s} {inside[0]:>10} .. {inside[-1]:>10} B: cython {cy:7.2f} ns, "
+                  f"c {c:7.2f} ns, cython/c {cy / c:.3f}")
+
+
+def _read_tables(rounds, caches):
+    llc = max(caches.values()) if caches else memory.DEFAULT_LLC
+    for pattern, options in (("sequential", {"dtype": "float64"}),
+                             ("sequential", {"dtype": "int64"}), ("random", {})):
+        print(f"\n{pattern} {options or ''}: ns per {memory.PER[pattern]}")
+        for size in (16 << 10, memory.LLC_FACTOR * llc, 2 * memory.LLC_FACTOR * llc):
+            r = memory.compare(pattern, size, ["cython", "c", "numpy"], rounds,
+                               target_ns=READ_TARGET_NS, **options)
+            print(f"{size:>11} B  cython {r['cython']:.4f}  c {r['c']:.4f}  numpy {r['numpy']:.4f}"
+                  f"  | cython speed / c speed {r['c'] / r['cython']:.3f}"
+                  f"  numpy time / cython time {r['numpy'] / r['cython']:.3f}")
+
+
+def main(argv=None):
+    """Measure the memory kernels on this machine: Cython against C, numpy against Cython."""
+    parser = argparse.ArgumentParser(prog="python -m fibext.memory", description=main.__doc__)
+    parser.add_argument("rounds", nargs="?", type=_rounds, default=5,
+                        help="interleaved rounds per figure, the best kept (default 5)")
+    args = parser.parse_args(argv)
+    caches = memory.cache_sizes()
+    print("caches:", {f"L{k}": v for k, v in caches.items()})
+    _chase_table(args.rounds, caches)
+    _read_tables(args.rounds, caches)
+    return 0

@@ -1,0 +1,69 @@
+"""benchmarks/benchmarks/bench_memory.py: the asv benchmarks take their grid from
+fibext.memory, are pinned, measure, and skip what a commit lacks."""
+
+import math
+import pathlib
+
+import pytest
+
+from fibext import memory
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+@pytest.fixture
+def bench(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    monkeypatch.setenv("FIBEXT_BENCH_STRICT_IMPORTS", "1")  # a missing name fails, not skips
+    import benchmarks.bench_memory as module
+
+    return module
+
+
+def bench_classes(bench):
+    return [cls for name, cls in vars(bench).items()
+            if isinstance(cls, type) and not name.startswith("_") and hasattr(cls, "params")]
+
+
+def test_benchmarks_use_the_package_grid(bench):
+    assert bench.SIZES == memory.sizes(2) and bench.SIZES_FINE == memory.sizes(1)
+    assert bench.PointerChase.params == [["cython", "c"], memory.sizes(1)]
+    assert bench.StridedRead.params[1] == list(memory.STRIDES)
+    assert bench.SequentialRead.params[1] == list(memory.DTYPES)
+    assert max(bench.SIZES_PYTHON) <= 1 << 20
+    # On a commit without fibext.memory, asv still picks combinations by index: the fallback
+    # must be at least as long as any real list.
+    assert len(bench._FALLBACK_SIZES) >= len(memory.sizes(1)) >= len(memory.sizes(2))
+
+
+def test_every_benchmark_is_pinned_and_reports_ns(bench):
+    classes = bench_classes(bench)
+    assert {cls.__name__ for cls in classes} == {
+        "SequentialRead", "StridedRead", "RandomRead", "PointerChase", "Write", "PythonLoop"}
+    versions = [cls.version for cls in classes]
+    assert len(set(versions)) == len(versions)
+    for cls in classes:
+        assert cls.unit == "ns" and len(cls.params) == len(cls.param_names), cls
+        tracks = [m for m in dir(cls) if m.startswith("track_")]
+        assert len(tracks) == 1, cls
+
+
+def test_every_benchmark_measures_a_small_size(bench):
+    for cls in bench_classes(bench):
+        combo = [values[0] for values in cls.params]  # the smallest size comes first
+        b = cls()
+        b.target_ns = 50_000  # a quick run: this checks the plumbing, not the speed
+        b.setup(*combo)
+        value = getattr(b, [m for m in dir(cls) if m.startswith("track_")][0])(*combo)
+        assert math.isfinite(value) and 0 < value < 10_000, (cls, combo, value)
+
+
+def test_benchmarks_skip_without_fibext_memory(bench, monkeypatch):
+    monkeypatch.setattr(bench, "memory", None)
+    with pytest.raises(NotImplementedError, match="fibext.memory is not in this commit"):
+        bench.PointerChase().setup("c", 4096)
+
+
+def test_benchmark_skips_a_missing_kernel(bench):
+    b = bench.PointerChase()
+    with pytest.raises(NotImplementedError, match="no numpy kernel for the chase pattern"):
+        b.setup("numpy", 4096)

@@ -1,0 +1,95 @@
+"""benchmarks/figures_memory.py: the memory figures drawn from asv's results, with the caches
+marked; skipped or malformed results draw nothing rather than fail."""
+
+import math
+import pathlib
+
+import pytest
+
+from fibext import memory
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+@pytest.fixture
+def figures(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import figures_memory
+
+    return figures_memory
+
+
+def synthetic_results():
+    """asv's shape: parameter values as repr strings; None where a run was skipped."""
+    sizes = [4096 << k for k in range(0, 17, 2)]
+    cost = {s: 1.0 + math.log2(s) / 10 for s in sizes}
+    return {
+        "bench_fib.Fib.timeraw_call": {("'python'", "90"): 1e-6},
+        "bench_memory.PointerChase.track_latency": {
+            (repr(i), str(s)): cost[s] * (1.1 if i == "c" else 1) for i in ("cython", "c")
+            for s in sizes},
+        "bench_memory.SequentialRead.track_ns_per_element": {
+            (repr(i), repr(d), str(s)): 0.2 for i in ("cython", "c", "numpy")
+            for d in ("float64", "int64") for s in sizes},
+        "bench_memory.StridedRead.track_ns_per_element": {
+            ("'cython'", str(st), str(s)): st / 10 for st in (1, 8, 64, 512) for s in sizes},
+        "bench_memory.RandomRead.track_ns_per_access": {
+            (repr(i), str(s)): cost[s] if s < 1 << 20 else None
+            for i in ("cython", "c", "numpy") for s in sizes},
+        "bench_memory.Write.track_ns_per_element": {
+            (repr(p), repr(i), str(s)): 0.3 for p in ("fill", "copy")
+            for i in ("cython", "numpy") for s in sizes},
+        "bench_memory.PythonLoop.track_cost": {
+            (repr(p), str(s)): 25.0 for p in ("sequential", "random") for s in sizes[:5]},
+    }
+
+
+def test_series_parses_asv_keys(figures):
+    points = figures.series(synthetic_results(), figures.RANDOM)
+    assert len(points) == 3 * 4  # the sizes from 1 MiB on are None: skipped
+    assert ({"impl": "cython"}, 4096, pytest.approx(2.2)) in points
+    mixed = {figures.CHASE: {("'c'", "4096"): 1.5, ("'c'",): 2.0, ("c", "4096"): 3.0,
+                             ("'c'", "'big'"): 4.0, ("'c'", "8192"): float("nan")}}
+    assert figures.series(mixed, figures.CHASE) == [({"impl": "c"}, 4096, 1.5)]
+
+
+def test_draw_writes_every_figure(figures, tmp_path):
+    machine = {"machine": "ci box", "caches": {1: 32 << 10, 2: 512 << 10, 3: 32 << 20}}
+    paths = figures.draw(synthetic_results(), tmp_path / "out", machine=machine)
+    names = ["latency", "sequential", "random", "strided", "write", "patterns"]
+    assert paths == [tmp_path / "out" / f"memory_{name}.png" for name in names]
+    for path in paths:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_draw_marks_the_caches(figures, tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "_plot", lambda path, title, ylabel, curves, caches, name:
+                        drawn.append((path.name, title, caches, name)) or path)
+    figures.draw(synthetic_results(), tmp_path, machine={"machine": "box", "caches": {1: 4096}})
+    assert all(caches == {1: 4096} and name == "box" for _, _, caches, name in drawn)
+    assert all("lower is better" in title for _, title, _, _ in drawn)
+    assert "latency per access" in drawn[0][1] and "ns per element" in drawn[1][1]
+    drawn.clear()
+    figures.draw(synthetic_results(), tmp_path)  # caches of this machine by default
+    assert drawn and drawn[0][2] == memory.cache_sizes()
+
+
+@pytest.mark.parametrize("results", [
+    {},
+    {"bench_memory.PointerChase.track_latency": {}},
+    {"bench_memory.PointerChase.track_latency": {("'c'", "4096"): None}},
+    {"bench_memory.RandomRead.track_ns_per_access": {("'c'", "not a size"): 1.0}},
+    {"bench_memory.PythonLoop.track_cost": {("'sequential'", "4096"): 20.0}},  # no main curve
+])
+def test_draw_without_data_draws_nothing(figures, tmp_path, results):
+    assert figures.draw(results, tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_draw_only_what_is_there(figures, tmp_path):
+    results = {figures.CHASE: synthetic_results()[figures.CHASE]}
+    paths = figures.draw(results, tmp_path)
+    assert [p.name for p in paths] == ["memory_latency.png", "memory_patterns.png"]
+
+
+# ---------------------------------------------------------------------------------------------
