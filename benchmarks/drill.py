@@ -200,22 +200,24 @@ def make_clone(workdir, source=ROOT, branch="main"):
 
 
 def run_history(clone, commits, machine=MACHINE):
-    """asv run on every commit, samples recorded: the counts, then the times; then asv
-    publish.  Returns the worst exit status of the runs."""
-    asv = [sys.executable, "-m", "asv"]
-    subprocess.run([*asv, "machine", "--yes", "--machine", machine], cwd=clone, check=True,
-                   stdout=subprocess.DEVNULL)
+    """asv run on every commit, samples recorded: the counts, then the times; then the
+    clone's own main job publishes them (--publish-only: the site, its step markers, the
+    report).  Returns the worst exit status."""
+    repo.register_machine(machine, cwd=clone)
     hashfile = clone / ".asv" / "drill-hashes.txt"
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
-    run = [*asv, "run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
+    run = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
            "--show-stderr", "--launch-method", "spawn"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for extra in (["--bench", COUNTS_BENCH], ["--bench", TIMES]):
-        print("+ asv run", " ".join(run[run.index("run") + 1:] + extra), flush=True)
-        status = max(status, subprocess.run([*run, *extra], cwd=clone).returncode)
-    subprocess.run([*asv, "publish"], cwd=clone, check=True, stdout=subprocess.DEVNULL)
+        status = max(status, repo.asv(*run, *extra, cwd=clone, check=False).returncode)
+    published = subprocess.run([sys.executable, "benchmarks/history.py", "--publish-only",
+                                "--machine", machine], cwd=clone, capture_output=True, text=True)
+    if published.returncode != 0:
+        print(published.stdout[-3000:], published.stderr[-3000:])
+        status = max(status, published.returncode)
     return status
 
 

@@ -1,5 +1,6 @@
 # Sourced by benchmarks/run and tests/run: makes .venv (this checkout's tools) and activates it.
-# Installs only what is missing, so a second run takes seconds.
+# Installs only what is missing, so a second run takes seconds.  Needs no root: Debian packages
+# are for tests/run alone.
 set -euo pipefail
 FIBEXT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$FIBEXT_ROOT"
@@ -14,27 +15,14 @@ source .venv/bin/activate
 stamp=.venv/.fibext-requirements
 want=$(cat benchmarks/requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setting up .venv (the tools' Python packages, once)..." >&2
     python -m pip install -q --upgrade pip
-    python -m pip install -q -r benchmarks/requirements.txt "Cython>=3" "setuptools>=64" wheel
-    # The test extra, read from pyproject.toml (one list of test dependencies).
-    python - <<'PY' > .venv/test-requirements.txt
+    # The build requirements and the test extra, read from pyproject.toml (one list of each).
+    python - <<'PY' > .venv/requirements-from-pyproject.txt
 import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test"]))
+project = tomllib.load(open("pyproject.toml", "rb"))
+print("\n".join(project["build-system"]["requires"] + project["project"]["optional-dependencies"]["test"]))
 PY
-    python -m pip install -q -r .venv/test-requirements.txt
+    python -m pip install -q -r benchmarks/requirements.txt -r .venv/requirements-from-pyproject.txt wheel
     echo "$want" > "$stamp"
-fi
-
-# Debian packages some tests drive (valgrind: exact instruction counts and memcheck; chromium:
-# the browser test, driven by pip's playwright, which downloads no browser of its own).
-need_apt=()
-command -v valgrind >/dev/null || need_apt+=(valgrind)
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
-if [ ${#need_apt[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-    else
-        echo "missing Debian packages: ${need_apt[*]} (install them with apt-get as root)" >&2
-        exit 1
-    fi
 fi

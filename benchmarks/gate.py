@@ -132,7 +132,7 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
     hashfile = root / ".asv" / "gate-hashes.txt"
     hashfile.write_text(f"{base}\n{head}\n")
     try:
-        repo.asv("machine", "--yes", "--machine", machine, cwd=root, capture=True)
+        repo.register_machine(machine, cwd=root)
         command = ["--config", str(config), "run", f"HASHFILE:{hashfile}", "--machine", machine,
                    "--show-stderr", "--record-samples", "--interleave-rounds",
                    "--launch-method", "spawn"]

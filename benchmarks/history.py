@@ -24,6 +24,7 @@ import time
 import annotate
 import report
 import repo
+import stepmarks
 import vendor
 from asvresults import results_of
 from repo import HTML, RESULTS, ROOT, ToolError
@@ -162,8 +163,7 @@ def _fmt(seconds):
 def measure(args, publish):
     """Benchmark the newest commits that lack results, the tip first, publishing after each
     commit; asv's worst status (0, or 2 when a benchmark failed)."""
-    repo.asv("machine", "--yes", "--machine", args.machine, capture=True)
-    repo.record_host(args.machine, args.results)
+    repo.register_machine(args.machine)
     hashes = recent_commits(args.commits, args.branch)
     run = ["--machine", args.machine, "--show-stderr", "--record-samples",
            # asv skips a commit whose every benchmark succeeded: nothing is measured twice,
@@ -206,6 +206,7 @@ def publish(args):
     html = pathlib.Path(args.html)
     fill_unmeasured_summaries(html)
     vendor.make_offline(html, ROOT / ".asv" / "vendor-cache")
+    stepmarks.write(html, repo.load_thresholds()[0])
     commits = repo.git("rev-list", "--first-parent", "--reverse",
                        repo.commit_of(args.branch)).split()
     report_dir = report.write_report(html, args.results, args.machine, commits[-1], commits)
@@ -284,7 +285,8 @@ def run(args):
     else:
         args.config, args.results, args.html = [], RESULTS, HTML
         restore_results(RESULTS)
-        args.machine = repo.machine_for_this_host(args.machine, RESULTS)
+        if not args.publish_only:
+            args.machine = repo.machine_for_this_host(args.machine, RESULTS)
     set_aside_unreadable(args.results)
 
     def publish_now(first=False):

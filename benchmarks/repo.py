@@ -140,44 +140,42 @@ def check_machine_name(name):
     return name
 
 
-HOST_FILE = "fibext-host.json"
+def describe_host(identity=None):
+    """host_identity() as one line, which asv records as the machine's "cpu" (machine.json)."""
+    identity = identity or host_identity()
+    caches = ", ".join(f"{k} {v}" for k, v in sorted(identity["caches"].items()))
+    return (f"{identity['model_name']} (family {identity['family']} model {identity['model']} "
+            f"stepping {identity['stepping']}; {caches})")
+
+
+def register_machine(name, cwd=ROOT):
+    """asv machine --yes with this host's description as its cpu, so machine.json (and the
+    site's machine information) says which hardware the numbers come from."""
+    identity = host_identity()
+    asv("machine", "--yes", "--machine", name, "--cpu", describe_host(identity),
+        "--num_cpu", str(identity["cpus"]), cwd=cwd, capture=True)
 
 
 def machine_for_this_host(name, results=RESULTS):
     """The machine name to record under: name, unless results already recorded under it come
-    from another host (by host_identity()); then a new name, said aloud."""
+    from another host (machine.json's cpu and num_cpu); then a new name, said aloud."""
     check_machine_name(name)
     identity = host_identity()
-    recorded = pathlib.Path(results) / name / HOST_FILE
+    recorded = pathlib.Path(results) / name / "machine.json"
     if recorded.exists():
         try:
             before = json.loads(recorded.read_text())
         except ValueError:
-            before = None
-        if before != identity:
+            before = {}
+        here = {"cpu": describe_host(identity), "num_cpu": str(identity["cpus"])}
+        was = {"cpu": before.get("cpu"), "num_cpu": str(before.get("num_cpu"))}
+        if was != here:
             new = f"{name}-{stable_machine_name(identity).rsplit('-', 1)[1]}"
-            print(f"machine {name!r}: its results come from another host ({_describe(before)}; "
-                  f"this one: {_describe(identity)}), so this run records under {new!r}",
-                  flush=True)
+            print(f"machine {name!r}: its results come from another host ({was['cpu']}, "
+                  f"{was['num_cpu']} CPUs; this one: {here['cpu']}, {here['num_cpu']} CPUs), "
+                  f"so this run records under {new!r}", flush=True)
             return machine_for_this_host(new, results) if new != name else name
     return name
-
-
-def record_host(name, results=RESULTS):
-    """Write this host's identity beside asv's machine.json (once)."""
-    path = pathlib.Path(results) / name / HOST_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(host_identity(), indent=1, sort_keys=True) + "\n")
-
-
-def _describe(identity):
-    if not isinstance(identity, dict):
-        return "unreadable record"
-    caches = ", ".join(f"{k} {v}" for k, v in sorted(identity.get("caches", {}).items()))
-    return (f"{identity.get('model_name')} family {identity.get('family')} model "
-            f"{identity.get('model')} stepping {identity.get('stepping')}, {caches}, "
-            f"{identity.get('cpus')} CPUs")
 
 
 # --- one job at a time in a checkout ---------------------------------------------------------

@@ -122,9 +122,13 @@ def history_figure(results, path, machine, thresholds, commits=None, n=90):
     _, counts = history_series(results, COUNTS, n, commits)
     if not any(v is not None for line in times.values() for v in line):
         return False
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), dpi=100, sharex=True)
-    panels = ((top, times, FIB, "ns per fib(90) call (log scale)", steps.time_steps),
-              (bottom, counts, COUNTS, "instructions per fib(90) call (log scale)", None))
+    has_counts = any(v is not None for line in counts.values() for v in line)
+    fig, axes = plt.subplots(2 if has_counts else 1, 1, figsize=(10, 8 if has_counts else 4.5),
+                             dpi=100, sharex=True, squeeze=False)
+    top, bottom = axes[0][0], axes[-1][0]
+    panels = [(top, times, FIB, "ns per fib(90) call (log scale)", steps.time_steps)]
+    if has_counts:
+        panels.append((bottom, counts, COUNTS, "instructions per fib(90) call (log scale)", None))
     for ax, lines, benchmark, label, finder in panels:
         for variant, values in lines.items():
             x = [i for i, v in enumerate(values) if v is not None]

@@ -1,5 +1,6 @@
 """Shared fixtures: every test of fib runs once per variant of the registry."""
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -30,6 +31,46 @@ def compiled_fib(request):
 SCRATCH_MACHINE = "scratch-test-machine"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_home(tmp_path_factory):
+    """The tests and the tools they drive use a HOME of their own: asv keeps its machine file
+    in ~/.asv-machine.json, and no test may read or change the user's.  pip's and npm's
+    download caches stay where they are (named explicitly), so nothing is fetched twice."""
+    real = pathlib.Path.home()
+    home = tmp_path_factory.mktemp("home")
+    saved = {key: os.environ.get(key) for key in ("HOME", "PIP_CACHE_DIR", "npm_config_cache")}
+    os.environ.setdefault("PIP_CACHE_DIR", str(real / ".cache" / "pip"))
+    os.environ.setdefault("npm_config_cache", str(real / ".npm"))
+    os.environ["HOME"] = str(home)
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def commit_all(clone, message):
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", message, cwd=clone)
+
+
+def scratch_clone(directory, docs_commits=0):
+    """A clone of this repository's main in directory/fibext, with docs_commits commits on
+    top that change nothing measurable (a README line each)."""
+    clone = pathlib.Path(directory) / "fibext"
+    git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=directory)
+    for i in range(docs_commits):
+        with open(clone / "README.md", "a") as readme:
+            readme.write(f"\nA line for a test of the history, {i}.\n")
+        commit_all(clone, f"docs {i}")
+    return clone
+
+
 class PublishedSite:
     """A scratch clone of this repository with three commits benchmarked and published."""
 
@@ -42,22 +83,58 @@ class PublishedSite:
         self.results = clone / ".asv" / "results"
 
 
-def _git(*args, cwd):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+def main_job(clone, *args):
+    """The main job (benchmarks/history.py) on a clone, as its user runs it."""
+    return subprocess.run([sys.executable, "benchmarks/history.py", *args], cwd=clone,
+                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="session")
 def published_site(tmp_path_factory):
-    """The main job run on a scratch clone: 3 commits (2 of them docs-only), fib and import
-    benchmarks in --quick mode.  Shared by every test of the published history."""
-    clone = tmp_path_factory.mktemp("site") / "fibext"
-    _git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=clone.parent)
-    for i in range(2):  # commits that change nothing measurable
-        with open(clone / "README.md", "a") as readme:
-            readme.write(f"\nA line for the history test, {i}.\n")
-        _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", f"docs {i}", cwd=clone)
-    command = [sys.executable, "benchmarks/history.py", "--commits", "3", "--machine",
-               SCRATCH_MACHINE, "--bench", "bench_fib|bench_import", "--quick"]
-    first = subprocess.run(command, cwd=clone, capture_output=True, text=True)
+    """The main job run on a scratch clone: 3 commits (2 of them docs-only), the fib and
+    import benchmarks.  Shared by every test of the published history."""
+    clone = scratch_clone(tmp_path_factory.mktemp("site"), docs_commits=2)
+    args = ["--commits", "3", "--machine", SCRATCH_MACHINE, "--bench", "bench_fib|bench_import"]
+    first = main_job(clone, *args)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-4000:]
-    return PublishedSite(clone, SCRATCH_MACHINE, command, first)
+    return PublishedSite(clone, SCRATCH_MACHINE, [sys.executable, "benchmarks/history.py", *args],
+                         first)
+
+
+class DrillSite:
+    """The drill's scratch clone, kept: its published site and what the drill printed."""
+
+    def __init__(self, run, workdir):
+        self.run = run
+        (self.clone,) = [p / "fibext" for p in workdir.iterdir() if (p / "fibext").is_dir()]
+        self.html = self.clone / ".asv" / "html"
+
+
+@pytest.fixture(scope="session")
+def drill_site(tmp_path_factory):
+    """benchmarks/drill.py, run once (about 5 minutes here), its clone kept for the tests
+    that look at what it published."""
+    workdir = tmp_path_factory.mktemp("drill")
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "drill.py"), "--keep",
+                          "--workdir", str(workdir)], capture_output=True, text=True, timeout=1800)
+    print(run.stdout[-8000:])
+    return DrillSite(run, workdir)
+
+
+@pytest.fixture
+def make_scratch_clone(tmp_path):
+    """scratch_clone() in this test's temporary directory: make_scratch_clone(docs_commits=0)."""
+    return lambda docs_commits=0: scratch_clone(tmp_path, docs_commits)
+
+
+@pytest.fixture
+def bench_module(monkeypatch):
+    """Import a module of the asv suite (benchmarks/benchmarks/) afresh, with strict imports:
+    a name fibext lacks fails instead of skipping.  bench_module("bench_memory")."""
+    import importlib
+    monkeypatch.setenv("FIBEXT_BENCH_STRICT_IMPORTS", "1")
+
+    def load(name):
+        monkeypatch.delitem(sys.modules, f"benchmarks.{name}", raising=False)
+        return importlib.import_module(f"benchmarks.{name}")
+    return load

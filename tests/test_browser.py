@@ -14,7 +14,7 @@ import json
 import os
 import pathlib
 import shutil
-import sys
+import subprocess
 import threading
 import urllib.parse
 
@@ -24,9 +24,9 @@ from playwright.sync_api import sync_playwright
 
 import fibext
 
+import annotate
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import annotate  # noqa: E402  (benchmarks/annotate.py)
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 # Debian's chromium package; Playwright downloads no browser of its own.
@@ -46,14 +46,19 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def serve(directory):
+    """(base URL, server) of directory served on 127.0.0.1 only."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
 @pytest.fixture(scope="module")
 def site(published_site):
     """The published site's base URL, served on 127.0.0.1 only, for this module's tests."""
-    handler = functools.partial(QuietHandler, directory=str(published_site.html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    url, server = serve(published_site.html)
+    yield url
     server.shutdown()
     server.server_close()
 
@@ -268,17 +273,27 @@ def test_report_with_the_seed_table_and_plots_is_reachable(visit, published_site
     page.wait_for_load_state("networkidle")
     visit.assert_clean()
     assert page.locator("h1").inner_text() == "fibext report"
-    table = page.locator("pre").first.inner_text()
-    assert "| variant | fib(0) ns | fib(90) ns |" in table
-    assert all(f"| {name} |" in table for name in fibext.VARIANTS), table
+    # a contents list linking every section
+    sections = page.locator("h2[id]").evaluate_all("hs => hs.map(h => h.id)")
+    links = page.locator("nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert links == [f"#{s}" for s in sections] and {"fib", "history", "noise"} <= set(sections)
+    # the seed's table is an HTML table, the same numbers as fib-table.md
+    rows = page.locator("table").first.locator("tbody tr").evaluate_all(
+        "rs => rs.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
+    assert [r[0] for r in rows][:len(fibext.VARIANTS)] == list(fibext.VARIANTS), rows
     markdown = page.evaluate("fetch('fib-table.md').then(r => r.text())")
-    assert markdown.strip() == table.strip()
+    for row in rows:
+        assert "| " + " | ".join(row) + " |" in markdown, row
     images = page.locator("img").evaluate_all(
-        "images => images.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])")
-    assert ["fib.png"] == [src for src, _ in images if src == "fib.png"], images
-    assert all(width > 0 for _, width in images), images
+        "images => images.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth, i.alt])")
+    assert {"fib.png", "history.png"} <= {src for src, _, _ in images}, images
+    assert all(width > 0 and alt.strip() for _, width, alt in images), images
+    # readable at 1400 px: nothing scrolls sideways
+    page.set_viewport_size({"width": 1400, "height": 900})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the report scrolls {overflow} px sideways at 1400 px"
     page.screenshot(path=screenshots / "report.png", full_page=True)
-    page.click("text=Back to the benchmark history")
+    page.click("text=the benchmark history")
     page.wait_for_url("**/index.html")
     visit.assert_clean()
 
@@ -326,3 +341,41 @@ def test_annotation_pages_that_would_leave_this_machine_are_refused():
                      '<style>@import url(https://fonts.example.org/x.css);</style>'):
         with pytest.raises(annotate.AnnotateError):
             annotate._publishable(page.replace("<body", external + "<body"), "_x.html")
+
+
+def test_steps_are_marked_on_the_graph_where_the_drill_put_them(browser, drill_site, screenshots):
+    """On the drill's published site, fib(90)'s graph carries a marker at each step asv's fit
+    finds, with its ratio, and nowhere else: at the injected changes' commits only."""
+    import drill
+    assert drill_site.run.returncode == 0, drill_site.run.stdout[-4000:]
+    index = json.loads((drill_site.html / "index.json").read_text())
+    hash_to_rev = {h: int(r) for r, h in index["revision_to_hash"].items()}
+    log = git_log(drill_site.clone)                  # oldest first: base, then the drill's
+    changed = {hash_to_rev[sha] for sha, label in log if label.startswith(("(b)", "(c)", "(e)"))}
+    cython = {hash_to_rev[sha] for sha, label in log if label.startswith(("(b)", "(e)"))}
+    published = json.loads((drill_site.html / "steps.json").read_text())[FIB]
+    url, server = serve(drill_site.html)
+    try:
+        visit = Visit(browser, url)
+        page = visit.open(f"index.html#{FIB}?p-n=90")
+        page.locator("#main-graph .legend").wait_for()
+        page.wait_for_timeout(1000)
+        marks = page.locator("#main-graph .fibext-step").evaluate_all(
+            "ms => ms.map(m => [Number(m.dataset.rev), Number(m.dataset.ratio), m.innerText])")
+        page.screenshot(path=screenshots / "fib-graph-steps.png")
+        visit.assert_clean()
+    finally:
+        server.shutdown()
+        server.server_close()
+    revs = {rev for rev, _, _ in marks}
+    assert revs == {m["rev"] for m in published}, (marks, published)
+    assert cython <= revs <= changed, (marks, changed)     # the 3x step and its undo, always
+    for rev, ratio, text in marks:
+        assert text.endswith(f"{ratio:.2f}x") and (ratio > 1) == text.startswith("\u25b2")
+
+
+def git_log(clone):
+    """[(sha, subject without 'drill: ')] oldest first."""
+    out = subprocess.run(["git", "log", "--reverse", "--format=%H %s"], cwd=clone,
+                         capture_output=True, text=True, check=True).stdout
+    return [(line[:40], line[41:].removeprefix("drill: ")) for line in out.splitlines()]

@@ -1,0 +1,151 @@
+"""The main job keeps the history whole: partial runs never stand in for full ones, unreadable
+results are set aside and measured again, the history lives on in a results branch, and a job
+killed at any moment loses nothing (benchmarks/history.py, on scratch clones)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import commit_all, git, main_job, scratch_clone
+
+pytestmark = pytest.mark.slow
+MACHINE = "history-test-machine"
+#: The cheapest benchmarks to run: one sampling of the fib lines (a few seconds a commit).
+BENCH = ["--bench", r"bench_fib\.(FibNoop|PureC)"]
+
+
+@pytest.fixture(scope="module")
+def shared_env(tmp_path_factory):
+    """One asv environment directory for every clone of this module (asv keys environments
+    by their matrix and wheels by commit: the clones are of one repository)."""
+    return tmp_path_factory.mktemp("asv-env")
+
+
+def clone_with_env(directory, shared_env, docs_commits=0):
+    clone = scratch_clone(directory, docs_commits)
+    (clone / ".asv").mkdir()
+    (clone / ".asv" / "env").symlink_to(shared_env)
+    return clone
+
+
+def results(clone, machine=MACHINE, root=".asv/results"):
+    """{commit: results file data} of machine; every file must be valid JSON."""
+    found = {}
+    for path in sorted((clone / root / machine).glob("*.json")):
+        if path.name == "machine.json":
+            continue
+        data = json.loads(path.read_text())
+        assert path.name.startswith(data["commit_hash"][:8]), path   # under its own commit
+        found[data["commit_hash"]] = data
+    return found
+
+
+def value(data, name):
+    entry = data["results"].get(name)
+    return entry[data["result_columns"].index("result")] if entry else None
+
+
+def ok(run):
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
+    return run
+
+
+def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
+    clone = clone_with_env(tmp_path, shared_env)
+    tip = git("rev-parse", "HEAD", cwd=clone)
+    # --quick: a smoke test, kept apart
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, "--quick", *BENCH))
+    assert not results(clone) and results(clone, root=".asv/quick/results")
+    # --bench: real measurements of some benchmarks; the next run measures the missing ones
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, "--bench", r"bench_fib\.FibNoop"))
+    first = results(clone)[tip]
+    noop = value(first, "bench_fib.FibNoop.track_call")
+    assert noop and "bench_fib.PureC.track_latency" not in first["results"]
+    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    second = results(clone)[tip]
+    assert value(second, "bench_fib.PureC.track_latency")
+    assert value(second, "bench_fib.FibNoop.track_call") == noop   # kept, not measured again
+    # nothing missing now: nothing built, nothing measured
+    again = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    assert "Building for" not in again.stdout and "Benchmarking" not in again.stdout
+    assert "commit 1 of 1" in run.stdout
+
+
+def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, shared_env):
+    clone = clone_with_env(tmp_path, shared_env)
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    (path,) = [p for p in (clone / ".asv" / "results" / MACHINE).glob("*.json")
+               if p.name != "machine.json"]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])            # a kill while asv wrote it
+    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    assert "set aside an unreadable results file" in run.stdout
+    (kept,) = (clone / ".asv" / "quarantine" / MACHINE).iterdir()
+    assert kept.read_bytes() == data[: len(data) // 2]   # never deleted
+    assert value(results(clone)[json.loads(path.read_text())["commit_hash"]],
+                 "bench_fib.FibNoop.track_call")
+
+
+def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_env):
+    (tmp_path / "a").mkdir()
+    first = clone_with_env(tmp_path / "a", shared_env, docs_commits=1)
+    ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH))
+    branch = git("rev-parse", "results", cwd=first)
+    files = git("ls-tree", "-r", "--name-only", "results", cwd=first).splitlines()
+    assert "benchmarks.json" in files and f"{MACHINE}/machine.json" in files
+    assert len([f for f in files if f.startswith(MACHINE) and not f.endswith("machine.json")]) == 2
+    # nothing new: the branch is not touched; something new: a commit on top, never a rewrite
+    again = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH))
+    assert "results branch 'results': nothing new" in again.stdout
+    assert git("rev-parse", "results", cwd=first) == branch
+    with open(first / "README.md", "a") as readme:
+        readme.write("\nOne more line.\n")
+    commit_all(first, "docs again")
+    ok(main_job(first, "-n", "3", "--machine", MACHINE, "--results-branch", *BENCH))
+    assert git("rev-parse", "results^", cwd=first) == branch
+
+    # A new machine: a fresh clone of that repository (git clone fetches every branch)
+    (tmp_path / "b").mkdir()
+    fresh = tmp_path / "b" / "fibext"
+    git("clone", "--quiet", str(first), str(fresh), cwd=tmp_path / "b")
+    (fresh / ".asv").mkdir()
+    (fresh / ".asv" / "env").symlink_to(shared_env)
+    run = ok(main_job(fresh, "-n", "3", "--machine", MACHINE, *BENCH))
+    assert "restored" in run.stdout and "Benchmarking" not in run.stdout   # nothing re-measured
+    index = json.loads((fresh / ".asv" / "html" / "index.json").read_text())
+    assert len(index["revision_to_hash"]) >= 3                              # all of it published
+
+
+def test_a_job_killed_at_any_moment_loses_nothing(tmp_path, shared_env):
+    """SIGKILL the main job (its whole process group, as a crash would) at moments spread over
+    its run, run it again each time; at the end the history is what an uninterrupted run
+    leaves: every commit, every benchmark, every file readable, each under its own commit."""
+    clone = clone_with_env(tmp_path, shared_env, docs_commits=2)
+    args = [sys.executable, "benchmarks/history.py", "-n", "3", "--machine", MACHINE, *BENCH]
+    moments = []
+    for delay in (1, 3, 6, 9, 13, 18, 24, 31):
+        job = subprocess.Popen(args, cwd=clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+        time.sleep(delay)
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+        output = job.communicate()[0]
+        doing = [line for line in output.splitlines() if line.strip()][-1:] or ["(nothing yet)"]
+        moments.append(f"{delay:>3} s: {doing[0][:90]}")
+        # after every kill, what is on disk is readable (or set aside by the next run)
+    print("killed at:\n" + "\n".join(moments))
+    run = ok(subprocess.run(args, cwd=clone, capture_output=True, text=True))
+    history = results(clone)
+    commits = git("rev-list", "-n3", "HEAD", cwd=clone).split()
+    assert sorted(history) == sorted(commits)
+    for data in history.values():
+        for name in ("bench_fib.FibNoop.track_call", "bench_fib.PureC.track_latency"):
+            assert value(data, name), (data["commit_hash"], name)
+    quarantined = list((clone / ".asv" / "quarantine").rglob("*"))
+    print(f"{len(history)} results files checked; set aside along the way: {len(quarantined)}")
+    assert "Published the results" in run.stdout
