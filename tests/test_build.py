@@ -41,7 +41,8 @@ def test_sdist_has_sources_and_no_generated_c(dist):
         assert f"fibext/{source}" in names
     for generated in GENERATED_C:
         assert f"fibext/{generated}" not in names
-    assert not [n for n in names if n.endswith((".so", ".pyd", ".o"))]
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".o")) or n.startswith("build/")]
+    assert "LICENSE" in names
 
 
 @pytest.mark.slow
@@ -52,6 +53,9 @@ def test_wheel_has_every_compiled_module_and_no_sources(dist):
         stem = module.replace(".", "/")
         assert [n for n in names if n.startswith(stem + ".") and n.endswith((".so", ".pyd"))], module
     assert not [n for n in names if n.endswith((".pyx", ".pxd", ".c", ".h"))]
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    assert "License-Expression: BSD-3-Clause" in zipfile.ZipFile(wheel).read(metadata).decode()
+    assert [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
 
 
 @pytest.mark.slow
@@ -114,11 +118,13 @@ def test_pyx_sources_compile_at_import_through_pyximport(tmp_path):
 
 
 def test_git_ignores_build_products():
+    # No generated C among them: setup.py writes it under build/ (tests/test_wheel.py checks
+    # that an in-place build leaves none beside the sources).
     if not (REPO / ".git").exists():
         pytest.fail("the tests run from a git checkout")
-    candidates = [*(f"fibext/{name}" for name in GENERATED_C), "fibext/_capi.cpython-311-x86_64-linux-gnu.so",
-                  "build/lib/x.o", "dist/fibext-0.1.0.tar.gz", ".asv/results/x.json",
-                  "fibext/_cyfib.html", "fibext.egg-info/PKG-INFO"]
+    candidates = ["fibext/_capi.cpython-311-x86_64-linux-gnu.so", "build/cython/fibext/_cyfib.c",
+                  "build/lib/x.o", "dist/fibext-0.1.0.tar.gz", "wheelhouse/fibext-0.1.0.whl",
+                  ".asv/results/x.json", "fibext/_cyfib.html", "fibext.egg-info/PKG-INFO"]
     ignored = subprocess.run(["git", "check-ignore", *candidates], cwd=REPO,
                              capture_output=True, text=True).stdout.split()
     assert sorted(ignored) == sorted(candidates)
