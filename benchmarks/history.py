@@ -26,8 +26,9 @@ import report
 import repo
 import stepmarks
 import vendor
-from asvresults import results_of
+from asvresults import entry_name, newest_first, results_of, values_by_benchmark
 from repo import HTML, RESULTS, ROOT, ToolError
+from tables import markdown_table
 
 #: Where --quick keeps its results and site, apart from the history.
 QUICK = ROOT / ".asv" / "quick"
@@ -228,6 +229,55 @@ def quick_config():
     return ["--config", str(path)]
 
 
+def working_tree(args):
+    """Benchmark the working tree (uncommitted changes included) in this checkout's own
+    environment, and print each line beside main's latest published figure: the quick loop
+    for someone editing fibext.  Nothing goes into the history."""
+    tree = ROOT / ".asv" / "working-tree"
+    print("+ pip install . (the working tree, into this checkout's environment)", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--force-reinstall", str(ROOT)], check=True)
+    conf = repo.load_conf()
+    conf["repo"] = str(ROOT)
+    conf["benchmark_dir"] = str(ROOT / conf["benchmark_dir"])
+    conf["results_dir"], conf["html_dir"] = str(tree / "results"), str(tree / "html")
+    conf["env_dir"] = str(tree / "env")
+    shutil.rmtree(tree / "results", ignore_errors=True)
+    config = tree / "asv.conf.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps(conf, indent=1))
+    head = repo.commit_of("HEAD")
+    run = ["--config", str(config), "run", "--python=same", "--set-commit-hash", head,
+           "--machine", args.machine, "--show-stderr"]
+    for pattern in args.bench:
+        run += ["--bench", pattern]
+    repo.register_machine(args.machine)
+    code = repo.asv(*run, check=False).returncode
+    if code not in (0, 2):
+        raise ToolError(f"asv run exited {code}")
+    mine = values_by_benchmark(results_of(tree / "results", args.machine)[0])
+    try:
+        base = newest_first(RESULTS, args.machine, repo.commit_of(args.branch))[0]
+        theirs, label = values_by_benchmark(base), f"{args.branch} {base.commit_hash[:8]}"
+    except (FileNotFoundError, ToolError):
+        theirs, label = {}, f"{args.branch}: no results on {args.machine}"
+    rows = []
+    for name, lines in sorted(mine.items()):
+        for combo, value in lines.items():
+            before = theirs.get(name, {}).get(combo)
+            ratio = f"{value / before:.3f}x" if value is not None and before else ""
+            rows.append((entry_name(name, combo), _figure(before), _figure(value), ratio))
+    print()
+    print(markdown_table(["benchmark", label, "working tree", "ratio"], rows, "lrrr"))
+    print("\nRatios of one run on a shared machine: read steps beyond the thresholds of "
+          "asv.conf.json, and confirm them with benchmarks/gate.py once committed.")
+    return 1 if code == 2 else 0
+
+
+def _figure(value):
+    return "" if value is None else f"{value:.4g}"
+
+
 def preflight(args):
     """Say at the start what cannot work, before anything is measured."""
     if not args.publish_only and shutil.which("valgrind") is None:
@@ -259,6 +309,10 @@ def main(argv=None):
     parser.add_argument("--results-branch", action="store_true",
                         help=f"commit the new results to the {RESULTS_BRANCH!r} branch (never "
                              "rewritten; a fresh clone that fetches it continues the history)")
+    parser.add_argument("--working-tree", action="store_true",
+                        help="benchmark the working tree (uncommitted changes included) in "
+                             "this checkout's environment, beside main's latest results; "
+                             "use with --bench (the history is not touched)")
     parser.add_argument("--gh-pages", action="store_true",
                         help=f"commit the published site to a local {PAGES_BRANCH!r} branch "
                              "(as asv gh-pages --no-push; nothing is pushed)")
@@ -272,7 +326,7 @@ def main(argv=None):
         parser.error(str(error))
     try:
         with repo.checkout_lock("the main job (benchmarks/run)"):
-            return run(args)
+            return working_tree(args) if args.working_tree else run(args)
     except ToolError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -145,7 +145,7 @@ def describe_host(identity=None):
     identity = identity or host_identity()
     caches = ", ".join(f"{k} {v}" for k, v in sorted(identity["caches"].items()))
     return (f"{identity['model_name']} (family {identity['family']} model {identity['model']} "
-            f"stepping {identity['stepping']}; {caches})")
+            f"stepping {identity['stepping']}; {caches}; {identity['cpus']} CPUs)")
 
 
 def register_machine(name, cwd=ROOT):
@@ -156,25 +156,25 @@ def register_machine(name, cwd=ROOT):
         "--num_cpu", str(identity["cpus"]), cwd=cwd, capture=True)
 
 
+def recorded_host(name, results=RESULTS):
+    """The cpu description asv recorded for machine name (its machine.json), or None."""
+    try:
+        return json.loads((pathlib.Path(results) / name / "machine.json").read_text()).get("cpu")
+    except (OSError, ValueError):
+        return None
+
+
 def machine_for_this_host(name, results=RESULTS):
     """The machine name to record under: name, unless results already recorded under it come
-    from another host (machine.json's cpu and num_cpu); then a new name, said aloud."""
+    from another host (machine.json's cpu, which register_machine() sets); then a new name,
+    said aloud."""
     check_machine_name(name)
-    identity = host_identity()
-    recorded = pathlib.Path(results) / name / "machine.json"
-    if recorded.exists():
-        try:
-            before = json.loads(recorded.read_text())
-        except ValueError:
-            before = {}
-        here = {"cpu": describe_host(identity), "num_cpu": str(identity["cpus"])}
-        was = {"cpu": before.get("cpu"), "num_cpu": str(before.get("num_cpu"))}
-        if was != here:
-            new = f"{name}-{stable_machine_name(identity).rsplit('-', 1)[1]}"
-            print(f"machine {name!r}: its results come from another host ({was['cpu']}, "
-                  f"{was['num_cpu']} CPUs; this one: {here['cpu']}, {here['num_cpu']} CPUs), "
-                  f"so this run records under {new!r}", flush=True)
-            return machine_for_this_host(new, results) if new != name else name
+    was, here = recorded_host(name, results), describe_host()
+    if was is not None and was != here:
+        new = f"{name}-{stable_machine_name().rsplit('-', 1)[1]}"
+        print(f"machine {name!r}: its results come from another host ({was}; this one: "
+              f"{here}), so this run records under {new!r}", flush=True)
+        return machine_for_this_host(new, results) if new != name else name
     return name
 
 
