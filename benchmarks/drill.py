@@ -208,7 +208,7 @@ def run_history(clone, commits, machine=MACHINE):
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
     run = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
-           "--show-stderr", "--launch-method", "spawn"]
+           "--show-stderr"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for extra in (["--bench", COUNTS_BENCH], ["--bench", TIMES]):

@@ -134,8 +134,7 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
     try:
         repo.register_machine(machine, cwd=root)
         command = ["--config", str(config), "run", f"HASHFILE:{hashfile}", "--machine", machine,
-                   "--show-stderr", "--record-samples", "--interleave-rounds",
-                   "--launch-method", "spawn"]
+                   "--show-stderr", "--record-samples", "--interleave-rounds"]
         for pattern in bench:
             command += ["--bench", pattern]
         if quick:
