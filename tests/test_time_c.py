@@ -3,11 +3,12 @@
 import subprocess
 import sys
 import timeit
+import tracemalloc
 
 import pytest
 
 import fibext
-from fibext import _capi
+from fibext import _capi, _ctiming
 
 
 def test_returns_positive_named_figures():
@@ -43,8 +44,8 @@ def test_latency_is_below_a_call_from_python():
     ((10, 2**31), OverflowError, "loops must be at most 2147483647"),
     ((10, 2**70), OverflowError, "loops must be at most 2147483647, got 1180591620717411303424"),
     ((10, -(2**70)), ValueError, "loops must be at least 1"),
-    ((10, 1.5), TypeError, "'float' object cannot be interpreted as an integer"),
-    ((10, "x"), TypeError, "'str' object cannot be interpreted as an integer"),
+    ((10, 1.5), TypeError, "loops must be an int: 'float' object cannot be interpreted"),
+    ((10, "x"), TypeError, "loops must be an int: 'str' object cannot be interpreted"),
 ])
 def test_bad_arguments(args, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(")):
@@ -54,10 +55,35 @@ def test_bad_arguments(args, error, message):
 def test_bad_repeat_and_arity():
     with pytest.raises(ValueError, match="repeat must be at least 1, got 0"):
         fibext.time_c(10, 10, repeat=0)
+    with pytest.raises(TypeError, match="time_c\\(\\) repeat must be an int: 'float' object"):
+        fibext.time_c(10, 10, repeat=2.0)
     with pytest.raises(TypeError):
         _capi.time_c(10)
     with pytest.raises(TypeError, match="exactly 2 arguments"):
         _capi.time_c(10, 10, 10)
+
+
+@pytest.mark.parametrize("repeat", [3 * 10**6, 2**63, 10**400])
+def test_absurd_repeat_is_refused_at_once(repeat):
+    # 3 x 10**6 runs used to be kept in a list (+704 MiB); the cap is far above any use.
+    with pytest.raises(OverflowError, match=f"time_c\\(\\) repeat must be at most "
+                                            f"{_ctiming.MAX_REPEAT}, got"):
+        fibext.time_c(0, 1, repeat)
+
+
+def test_memory_does_not_grow_with_repeat():
+    # Only the running minima are kept: 20 000 runs allocate what 2 do (a list of every run's
+    # three floats grew by megabytes).
+    fibext.time_c(0, 1, 2)  # warm: first-call allocations are not the runs'
+    peaks = []
+    for repeat in (2, 20_000):
+        tracemalloc.start()
+        try:
+            fibext.time_c(0, 1, repeat)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[1] < peaks[0] + 4096, peaks
 
 
 def test_python_m_fibext_prints_every_variant_and_pure_c(tmp_path):
