@@ -3,7 +3,9 @@
 fib(n) takes anything ``operator.index`` accepts (int, bool, numpy integers, any object with
 ``__index__``) and returns a Python float, bit-identical to the pure-Python loop.  Otherwise:
 
-- TypeError, with ``operator.index``'s own message naming the type it got;
+- TypeError naming the type it got: ``operator.index``'s own message, or, when the type's own
+  ``__index__`` raised TypeError (numpy's "only integer scalar arrays can be converted to a
+  scalar index" names no type), the same words with that message in brackets;
 - ValueError for any negative n, naming n;
 - OverflowError for n > MAX_N (the compiled loops count with a C int), naming n.
 
@@ -28,9 +30,24 @@ def _describe(n):
     return f"{'a negative' if n < 0 else 'an'} int of {n.bit_length()} bits"
 
 
+def _type_name(obj):
+    # As CPython's own messages name a type: "numpy.ndarray", but "str".
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def index_n(n):
     """Return n as an int in [0, MAX_N], or raise the contract's exception."""
-    n = operator.index(n)
+    try:
+        n = operator.index(n)
+    except TypeError as exc:
+        if not hasattr(type(n), "__index__"):
+            raise  # operator.index's own message, which names the type
+        # The type's own __index__ refused, in words that need not name the type.
+        raise TypeError(f"'{_type_name(n)}' object cannot be interpreted as an integer "
+                        f"({exc})") from exc
     if n < 0:
         raise ValueError(f"fib() argument must be non-negative, got {_describe(n)}")
     if n > MAX_N:
