@@ -46,6 +46,7 @@ from fibext._pyfib import fib
 __all__ = [
     "BATCH_CALLS",
     "KINDS",
+    "MAX_WORKERS",
     "N",
     "OPENMP",
     "OPENMP_VERSION",
@@ -75,6 +76,9 @@ PYTHON_CHUNK = 2_000
 _STOP_TIMEOUT = 30.0
 #: How long starting a pool may take (spawning processes is slow on a loaded machine).
 _START_TIMEOUT = 120.0
+#: Most workers a pool may have: twice the most worker_counts() measures.  Beyond it a typo
+#: (1000 spawned interpreters) would exhaust the machine's memory or threads.
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,7 @@ def worker_counts(cpus=None):
     affinity mask, so the list (a benchmark parameter) is the same whether or not a run is
     pinned to fewer CPUs.
     """
-    if cpus is None:
-        cpus = os.cpu_count() or 1
+    cpus = (os.cpu_count() or 1) if cpus is None else _count(cpus, "cpus")
     if cpus < 1:
         raise ValueError(f"cpus must be at least 1, got {cpus}")
     powers = {1 << k for k in range(cpus.bit_length()) if 1 << k <= cpus}
@@ -128,6 +131,10 @@ def worker_counts(cpus=None):
 
 def split(calls, workers):
     """calls split into `workers` near-equal shares (the first ones one call larger)."""
+    calls = _count(calls, "calls")
+    workers = _count(workers, "workers")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     share, extra = divmod(calls, workers)
     return [share + (i < extra) for i in range(workers)]
 
@@ -220,36 +227,54 @@ class Workers:
         workers = _count(workers, "workers")
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
+        if workers > MAX_WORKERS:
+            raise ValueError(f"workers must be at most {MAX_WORKERS} (4 x os.cpu_count()), "
+                             f"got {workers}")
         self.kind = KIND_SPECS[kind]
         self.workers = workers
         self._executor = None
         self._stop = None
+        # Every worker waits here until all have started, so that run() times no start-up.
+        self._barrier = None
         if self.kind.runner == "threads":
             self._stop = threading.Event()
+            self._barrier = threading.Barrier(workers)
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"fibext-{kind}")
-            barrier = threading.Barrier(workers)
-            ready = [self._executor.submit(barrier.wait, _START_TIMEOUT) for _ in range(workers)]
+            self._start(functools.partial(self._barrier.wait, _START_TIMEOUT))
         elif self.kind.runner == "processes":
             # spawn: a fresh interpreter per worker.  fork would copy this process's threads'
             # locks in whatever state they are (unsafe once threads exist, and deprecated for
             # that reason in 3.12); spawn is also the only method on Windows and macOS's default.
             context = multiprocessing.get_context("spawn")
             self._stop = context.Event()
+            self._barrier = context.Barrier(workers)
             self._executor = ProcessPoolExecutor(
                 workers,
                 mp_context=context,
                 initializer=_init_process,
-                initargs=(self._stop, context.Barrier(workers)),
+                initargs=(self._stop, self._barrier),
             )
-            # Each submit starts a process; every one must reach the barrier.
-            ready = [self._executor.submit(_process_ready) for _ in range(workers)]
+            self._start(_process_ready)
         else:
-            ready = []
             prange_threads(workers)  # starts the OpenMP team now, not in the first batch
+
+    def _start(self, task):
+        """Submit task once per worker (each submit may start a thread or process) and wait
+        until every worker has run it; on any failure, stop the pool and raise."""
+        ready = []
         try:
+            for _ in range(self.workers):
+                try:
+                    ready.append(self._executor.submit(task))
+                except (RuntimeError, OSError) as exc:  # "can't start new thread", EAGAIN...
+                    raise RuntimeError(f"{self!r}: could not start worker {len(ready) + 1} of "
+                                       f"{self.workers}: {exc}") from exc
             for future in ready:
                 future.result(timeout=_START_TIMEOUT)
         except BaseException:
+            # The workers already waiting at the barrier would wait out _START_TIMEOUT, and
+            # close() with them: break it so that they return at once.
+            self._barrier.abort()
             self.close()
             raise
 
@@ -329,6 +354,10 @@ def run_batch(kind, workers, calls=None, n=N):
 
 
 def _measure(kind, workers, repeat):
+    """Seconds of the fastest of `repeat` batches (after one warm-up batch)."""
+    repeat = _count(repeat, "repeat")
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
     with Workers(kind, workers) as pool:
         pool.run()  # warm-up: caches, and the first batch's one-time costs
         times = []
@@ -339,12 +368,27 @@ def _measure(kind, workers, repeat):
     return min(times)
 
 
+def _int_in(name, low, high):
+    """An argparse type: an int in [low, high], else a usage error naming the option."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an int, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be in [{low}, {high}], got {value}")
+        return value
+    return parse
+
+
 def main(argv=None):
     """Print seconds per batch and speedup over 1 worker, for each kind x workers."""
     parser = argparse.ArgumentParser(prog="python -m fibext.parallel", description=main.__doc__)
-    parser.add_argument("--repeat", type=int, default=5, help="batches timed per cell (min kept)")
+    parser.add_argument("--repeat", type=_int_in("repeat", 1, 1000), default=5,
+                        help="batches timed per cell (min kept)")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=KINDS)
-    parser.add_argument("--workers", nargs="+", type=int, default=worker_counts())
+    parser.add_argument("--workers", nargs="+", type=_int_in("workers", 1, MAX_WORKERS),
+                        default=worker_counts())
     args = parser.parse_args(argv)
     workers = sorted(set(args.workers) | {1})
     omp = f"OpenMP {OPENMP_VERSION}" if OPENMP else "no OpenMP (prange runs serially)"

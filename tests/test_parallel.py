@@ -83,6 +83,20 @@ def test_worker_counts():
     assert parallel.worker_counts() == parallel.worker_counts(os.cpu_count())
     with pytest.raises(ValueError, match="cpus must be at least 1, got 0"):
         parallel.worker_counts(0)
+    # A float used to end in "'float' object has no attribute 'bit_length'".
+    with pytest.raises(TypeError, match="cpus must be an int, not float"):
+        parallel.worker_counts(1.5)
+    assert max(parallel.worker_counts()) <= parallel.MAX_WORKERS  # every count can run
+
+
+def test_split_arguments_name_themselves():
+    # workers=0 used to be a ZeroDivisionError ("integer division or modulo by zero").
+    with pytest.raises(ValueError, match="workers must be at least 1, got 0"):
+        parallel.split(10, 0)
+    with pytest.raises(TypeError, match="workers must be an int, not float"):
+        parallel.split(10, 2.0)
+    with pytest.raises(ValueError, match="calls must be non-negative, got -1"):
+        parallel.split(-1, 2)
 
 
 @pytest.mark.parametrize("calls, workers", [(0, 3), (2, 4), (10, 3), (10**6 + 1, 2)])
@@ -168,6 +182,11 @@ def test_bad_arguments_name_themselves():
         parallel.Workers("python_threads", 0)
     with pytest.raises(TypeError, match="workers must be an int, not float"):
         parallel.Workers("python_threads", 2.0)
+    with pytest.raises(ValueError, match=rf"workers must be at most {parallel.MAX_WORKERS} "
+                                         r"\(4 x os.cpu_count\(\)\), got 1000"):
+        parallel.Workers("python_threads", 1000)
+    with pytest.raises(ValueError, match="workers must be at most"):
+        parallel.Workers("python_processes", parallel.MAX_WORKERS + 1)
     with pytest.raises(ValueError, match="calls must be non-negative, got -1"):
         parallel.serial_batch(-1)
     with pytest.raises(ValueError, match="calls must be non-negative, got -1"):
@@ -192,6 +211,42 @@ def test_a_failing_share_stops_the_others(kind):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "raised: fib() argument must be non-negative, got -1",
+        "after: True",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["python_threads", "cython_nogil_threads"])
+def test_a_thread_that_cannot_start_fails_fast(kind):
+    # The second thread of three cannot start (as when a ulimit on threads is reached): the
+    # first one, already waiting for the others, used to keep the pool's close() waiting out
+    # the 120 s start timeout.
+    result = run_child(f"""
+        import threading, time
+        from fibext import parallel
+        real_start = threading.Thread.start
+        def start(thread):
+            if thread.name.startswith("fibext-") and start.count:
+                raise RuntimeError("can't start new thread")
+            start.count += thread.name.startswith("fibext-")
+            real_start(thread)
+        start.count = 0
+        threading.Thread.start = start
+        began = time.monotonic()
+        try:
+            parallel.Workers({kind!r}, 3)
+        except RuntimeError as exc:
+            print("raised:", exc)
+        print("fast:", time.monotonic() - began < 10)
+        threading.Thread.start = real_start
+        print("alive:", [t.name for t in threading.enumerate() if t.name.startswith("fibext-")])
+        with parallel.Workers({kind!r}, 2) as pool:
+            print("after:", pool.run(1000) == parallel.serial_batch(1000))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"raised: Workers({kind!r}, 3): could not start worker 2 of 3: can't start new thread",
+        "fast: True",
+        "alive: []",
         "after: True",
     ]
 
@@ -309,6 +364,46 @@ def test_a_build_without_openmp_reports_it_and_still_computes(tmp_path):
     )
     assert check.returncode == 0, check.stderr
     assert check.stdout.split() == ["False", "0", "1", str(expected(1001, 90))]
+
+
+# --- the command line ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "0"],
+     f"argument --workers: workers must be in [1, {parallel.MAX_WORKERS}], got 0"),
+    (["--workers", "2", "1000"], "workers must be in [1, "),
+    (["--workers", "two"], "argument --workers: workers must be an int, got 'two'"),
+    (["--repeat", "0"], "argument --repeat: repeat must be in [1, 1000], got 0"),
+    (["--kinds", "gpu"], "argument --kinds: invalid choice: 'gpu'"),
+])
+def test_bad_command_lines_are_usage_errors(argv, message, capsys):
+    # --workers 0 used to end in a traceback, --repeat 0 in "min() arg is an empty sequence".
+    with pytest.raises(SystemExit) as info:
+        parallel.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m fibext.parallel") and message in err
+
+
+def test_python_m_fibext_parallel_runs_and_says_usage():
+    done = subprocess.run([sys.executable, "-m", "fibext.parallel", "--workers", "0"],
+                          env=CHILD_ENV, cwd=CHILD_CWD, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "error: argument --workers: workers must be in" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "fibext.parallel", "--kinds",
+                           "cython_nogil_threads", "--workers", "2", "--repeat", "1"],
+                          env=CHILD_ENV, cwd=CHILD_CWD, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[:3] for row in rows] == [["cython_nogil_threads", "2000000", "1"],
+                                         ["cython_nogil_threads", "2000000", "2"]]
+
+
+def test_measure_refuses_zero_repeats():
+    with pytest.raises(ValueError, match="repeat must be at least 1, got 0"):
+        parallel._measure("cython_nogil_threads", 1, 0)
 
 
 # --- the benchmarks and their figure ---------------------------------------------------------
