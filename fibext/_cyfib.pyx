@@ -1,5 +1,7 @@
 # cython: language_level=3, binding=False, always_allow_keywords=False
 # cython: embedsignature=True, embedsignature.format=clinic
+# No GIL needed (free-threaded builds): fib keeps no state; index_n is bound once at import.
+# cython: freethreading_compatible=True
 # distutils: include_dirs = fibext
 """fib in typed Cython: a def function with C-typed locals.
 

@@ -1,5 +1,7 @@
 # cython: language_level=3, binding=False, always_allow_keywords=False
 # cython: embedsignature=True, embedsignature.format=clinic
+# No GIL needed (free-threaded builds): fib and cfib keep no state; index_n is bound at import.
+# cython: freethreading_compatible=True
 # distutils: sources = fibext/cfib.c
 # distutils: include_dirs = fibext
 """fib in Cython wrapping the C function cfib() from cfib.c, declared in cfib.pxd."""

@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 # cython: embedsignature=True, embedsignature.format=clinic
+# No GIL needed (free-threaded builds): the kernels keep no shared state and sum into locals.
+# cython: freethreading_compatible=True
 # distutils: sources = fibext/cfib.c
 # distutils: include_dirs = fibext
 """The compiled kernels of fibext.parallel: a share of a batch of fib(n) calls.

@@ -1,3 +1,5 @@
+# No GIL needed when compiled for a free-threaded build: fib keeps no state.
+# cython: freethreading_compatible=True
 """fib in pure Python.
 
 This file is also compiled, unchanged, by Cython into fibext._pyfib_compiled (the
