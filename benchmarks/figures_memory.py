@@ -15,17 +15,21 @@ import ast
 import math
 import os
 import pathlib
-import re
+
+# The benchmarks themselves say their names and parameters; their module imports without
+# fibext installed (it then only skips), so the report's tools can read them anywhere.
+from benchmarks import bench_memory as _bench
+
+
+def _entry(cls):
+    track = next(name for name in vars(cls) if name.startswith("track_"))
+    return f"bench_memory.{cls.__name__}.{track}", tuple(cls.param_names)
+
 
 #: asv benchmark name -> its parameter names, in asv's order (bench_memory's param_names).
-PARAMS = {
-    "bench_memory.PointerChase.track_latency": ("impl", "size"),
-    "bench_memory.SequentialRead.track_ns_per_element": ("impl", "dtype", "size"),
-    "bench_memory.StridedRead.track_ns_per_element": ("impl", "stride", "size"),
-    "bench_memory.RandomRead.track_ns_per_access": ("impl", "size"),
-    "bench_memory.Write.track_ns_per_element": ("pattern", "impl", "size"),
-    "bench_memory.PythonLoop.track_cost": ("pattern", "size"),
-}
+PARAMS = dict(_entry(cls) for cls in (_bench.PointerChase, _bench.SequentialRead,
+                                      _bench.StridedRead, _bench.RandomRead, _bench.Write,
+                                      _bench.PythonLoop))
 CHASE, SEQUENTIAL, STRIDED, RANDOM, WRITE, PYTHON = PARAMS
 
 

@@ -93,3 +93,14 @@ def test_draw_only_what_is_there(figures, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def test_params_are_the_benchmarks_own(figures):
+    assert figures.PARAMS == {
+        "bench_memory.PointerChase.track_latency": ("impl", "size"),
+        "bench_memory.SequentialRead.track_ns_per_element": ("impl", "dtype", "size"),
+        "bench_memory.StridedRead.track_ns_per_element": ("impl", "stride", "size"),
+        "bench_memory.RandomRead.track_ns_per_access": ("impl", "size"),
+        "bench_memory.Write.track_ns_per_element": ("pattern", "impl", "size"),
+        "bench_memory.PythonLoop.track_cost": ("pattern", "size"),
+    }

@@ -4,16 +4,14 @@ Every class is pattern x implementation x working-set size, with the patterns, k
 sizes taken from fibext.memory (the one place they are defined).  setup() allocates, touches
 and shuffles the buffers (never timed); the track_ method times the kernel itself and returns
 its cost.  Why track_ and not time_: a 4 KiB pass takes tens of ns, below what asv's timer
-can resolve per call (reference.md: ~175 ns of overhead), so fibext.memory repeats the pass
-inside the kernel until a run lasts ~2 ms and divides, taking the best of several runs.
+can resolve per call, so fibext.memory repeats the pass inside the kernel until a run lasts
+~2 ms and divides, taking the best of several runs.
 
-The grid keeps this module under 2 minutes per commit here (195 combinations took 96-101 s
-with `asv run --python=same --quick --bench bench_memory`; each combination is a fresh
-process that imports numpy, ~0.4 s, so the count matters more than the sizes): the pointer
-chase, the headline latency curve, gets one size per octave; the other patterns one every
-other octave, which still puts two or more sizes inside every cache level; the C reference
-is tracked where its ratio to Cython is a goal (sequential, random, chase); pure Python stops
-at 1 MiB.
+The grid is sized by the number of combinations, each a fresh process that imports numpy
+(the README's memory section has the time per commit): the pointer chase, the headline
+latency curve, gets one size per octave; the other patterns one every other octave, which
+still puts two or more sizes inside every cache level; the C reference is tracked where its
+ratio to Cython is a goal (sequential, random, chase); pure Python stops at 1 MiB.
 """
 
 from .common import require, safe_import
