@@ -23,8 +23,8 @@ RANDOM_SIZES = [64 << 10, 512 << 10, 2 << 20]
 #: Misses per element the interpreter may add between two calls (bench_cache.DECIMALS).
 EPS = 2e-3
 
-pytestmark = pytest.mark.skipif(shutil.which("valgrind") is None,
-                                reason="valgrind missing (benchmarks/env.sh installs it)")
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None,
+                                    reason="valgrind missing (benchmarks/env.sh installs it)")
 
 
 def keys():
@@ -36,6 +36,8 @@ def keys():
 def counts():
     """One valgrind process: every case of MemoryCache plus the random gather at three more
     sizes (about 15 s of CPU here)."""
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind missing (benchmarks/env.sh installs it)")
     return bench.memory_counts(keys())
 
 
@@ -140,6 +142,7 @@ def test_counts_repeat_exactly(counts):
     assert bench.memory_counts(keys()) == counts
 
 
+@needs_valgrind
 def test_fib_cycles():
     cycles = bench.fib_counts(variants=["python", "capi", "cython"])
     for key, c in cycles.items():
@@ -176,3 +179,48 @@ def test_cases_and_passes():
     for case in bench.CASES:
         for size in bench.SIZES:
             assert bench.passes(case, size) * bench.per_pass(case, size) >= bench.MIN_ELEMENTS
+
+
+def synthetic_values():
+    """asv's shape (parameter values as repr strings, None where skipped), from the theory."""
+    theory = {"sequential": 1 / 8, "strided8": 1, "strided64": 1, "strided512": 1,
+              "random": 0.9, "chase": 1, "fill": 1 / 8, "copy": 2 / 8}
+    d1, ll, cycles = {}, {}, {}
+    for impl in bench.IMPLS:
+        for case, rate in theory.items():
+            for size in bench.SIZES:
+                key = (repr(impl), repr(case), repr(size))
+                d1[key] = 0.0 if size < D1 else rate
+                ll[key] = 0.0 if size < LL else rate
+                cycles[key] = 2 + 10 * d1[key] + 100 * ll[key]
+    d1[("'c'", "'copy'", "4194304")] = None  # a skipped combination
+    ll[("'c'", "'copy'",)] = 1.0  # malformed: left out
+    return {"bench_cache.MemoryCache.track_d1_misses": d1,
+            "bench_cache.MemoryCache.track_ll_misses": ll,
+            "bench_cache.MemoryCache.track_cycles": cycles,
+            "bench_cache.FibCycles.track_cycles": {
+                (repr(v), repr(n)): 300.0 + 10 * n for v in ("capi", "python") for n in (0, 90)},
+            "bench_fib.Fib.timeraw_call": {("'python'", "90"): 1e-6}}
+
+
+def test_figures_from_synthetic_values(tmp_path):
+    import figures_cache
+
+    paths = figures_cache.draw(synthetic_values(), tmp_path, machine={"machine": "m"})
+    assert [pathlib.Path(p).name for p in paths] == [
+        "cache_misses.png", "cache_cycles.png", "cache_fib_cycles.png"]
+    for path in paths:
+        assert pathlib.Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert pathlib.Path(path).stem in figures_cache.ALT
+    lines = figures_cache.curves(synthetic_values(), figures_cache.D1_MISSES)
+    assert lines[("c", "copy")] == [(16384, 0.0), (196608, 0.25)]  # the None left out
+    assert lines[("cython", "chase")] == [(16384, 0.0), (196608, 1), (4194304, 1)]
+
+
+def test_figures_without_values_draw_nothing(tmp_path):
+    import figures_cache
+
+    assert figures_cache.draw({}, tmp_path) == []
+    assert figures_cache.draw({"bench_cache.MemoryCache.track_cycles": {("x",): 1}},
+                              tmp_path / "none") == []
+    assert not (tmp_path / "none").exists()
