@@ -155,6 +155,22 @@ def _by_impl(named_lines, extra=None):
     return out
 
 
+#: Alt text of each figure, by file name (the report's <img alt>).
+ALT = {
+    "memory_latency": "Pointer-chase latency per access (ns) against working-set size, log "
+                      "scales, one line per implementation, cache sizes marked",
+    "memory_sequential": "Sequential read, ns per element against working-set size, Cython, "
+                         "C and numpy, cache sizes marked",
+    "memory_random": "Random read through a shuffled index, ns per access against "
+                     "working-set size, cache sizes marked",
+    "memory_strided": "Strided read, ns per element read against working-set size, one line "
+                      "per stride, cache sizes marked",
+    "memory_write": "Fill and copy, ns per element against working-set size, cache sizes marked",
+    "memory_patterns": "Every access pattern of the Cython kernels, ns per element or access "
+                       "against working-set size, cache sizes marked",
+}
+
+
 def draw(results, outdir, machine=None):
     """Draw bench_memory's figures into outdir; the PNG paths written, [] without data.
 

@@ -46,6 +46,11 @@ def _describe(machine):
     return (machine or ""), None
 
 
+#: Alt text of each figure, by the start of its file name (the report's <img alt>).
+ALT = {"parallel_speedup": "Speedup (time at 1 worker over time at N) against workers, one line "
+                           "per kind of worker, the ideal line up to the core count"}
+
+
 def draw(results, outdir, machine=None):
     """Draw speedup against workers into outdir; the PNG paths written ([] without data).
 
@@ -63,9 +68,10 @@ def draw(results, outdir, machine=None):
     workers = sorted({w for points in lines.values() for w, _ in points})
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    ideal = [min(w, cores) if cores else w for w in workers]
-    ax.plot(workers, ideal, color="0.6", linestyle="--", label="ideal" + (
-        f" ({cores} cores)" if cores else ""))
+    # ideal scaling is N up to the core count; past it there is nothing ideal to draw
+    ideal = [w for w in workers if not cores or w <= cores]
+    ax.plot(ideal, ideal, color="0.6", linestyle="--", label="ideal" + (
+        f" (up to {cores} cores)" if cores else ""))
     ax.axhline(1.0, color="0.8", linewidth=0.8)
     for kind, points in lines.items():
         ax.plot(*zip(*points), marker="o", label=kind)

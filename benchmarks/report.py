@@ -34,7 +34,7 @@ PURE_C = "bench_fib.PureC.track_latency"
 NOOP = "bench_fib.FibNoop.track_call"
 COUNTS = "bench_instructions.FibInstructions.track_instructions"
 # Areas that draw their own figures: benchmarks/figures_<area>.py with draw(results, outdir, machine).
-FIGURE_MODULES = ["figures_memory", "figures_parallel"]
+FIGURE_MODULES = ["figures_memory", "figures_cache", "figures_parallel"]
 TABLE_HEADER = ["variant", "fib(0) ns", "fib(90) ns", "loop body ns", "speedup fib(0)",
                 "speedup fib(90)"]
 
@@ -190,10 +190,8 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
         pictures = module.draw(values, out, machine=machine_info) or []
         area = module_name.replace("figures_", "")
         if pictures:
-            alt = getattr(module, "ALT", {})
             sections.append((area, f"{area} figures", "".join(
-                _img(pathlib.Path(p).name, alt.get(pathlib.Path(p).stem,
-                                                   f"{area} figure: {pathlib.Path(p).stem}"))
+                _img(pathlib.Path(p).name, _alt(module, pathlib.Path(p).stem, area))
                 for p in pictures)))
     # Which lines of the history to trust: from the same results, newest first.
     noise_md = noise.write_noise_report(results, machine, out)
@@ -202,6 +200,13 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
     (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
     sitepages.add_nav_link(html_dir, "report", "report/index.html", "Report")
     return out
+
+
+def _alt(module, stem, area):
+    """The figure module's ALT text for a picture (its keys start the file names)."""
+    texts = getattr(module, "ALT", {})
+    keys = sorted((k for k in texts if stem.startswith(k)), key=len)
+    return texts[keys[-1]] if keys else f"{area} figure: {stem}"
 
 
 def _img(name, alt):
