@@ -44,7 +44,7 @@ CYTHON = [
       for path in sorted(pathlib.Path("fibext").glob("*.pyx"))),
 ]
 
-# OpenMP (issue 5): modules using prange get the compiler's OpenMP flags only where a tiny OpenMP
+# OpenMP: modules using prange get the compiler's OpenMP flags only where a tiny OpenMP
 # program builds and links with the compiler build_ext really uses; elsewhere they build serially
 # (Cython's prange becomes a plain loop) and fibext.parallel.OPENMP says so.
 # FIBEXT_OPENMP=0 forces the serial build, to try the fallback (rebuild with --force).

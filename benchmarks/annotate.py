@@ -1,7 +1,7 @@
 """`cython -a` pages of every Cython source of fibext, published beside the benchmark history.
 
 Cython's annotation shades each source line by how much of its generated C calls into the
-Python C-API (the seed's "yellow lines"; a white line is plain C) and unfolds the C on a click.
+Python C-API (the book's "yellow lines"; a white line is plain C) and unfolds the C on a click.
 write_annotations() runs `cython -a` on every fibext/*.pyx, and on fibext/_pyfib.py (compiled
 unchanged as the cython_untyped variant), in a scratch copy so the checkout gets no generated
 files, and writes <html>/annotate/<module>.html with an index page that lists each file's

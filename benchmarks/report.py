@@ -47,7 +47,7 @@ def latest_results(results_dir, machine, tip=None):
 
 
 def fib_rows(values):
-    """Rows of the seed table: (name, fib(0) ns, fib(90) ns, loop ns, speedup 0, speedup 90)."""
+    """Rows of the fib table (the book's Table 1-1): (name, fib(0) ns, fib(90) ns, loop ns, speedup 0, speedup 90)."""
     fib = values.get(FIB, {})
     times = {}
     for name in dict.fromkeys(param_value(combo[0]) for combo in fib):

@@ -277,7 +277,7 @@ def test_report_with_the_seed_table_and_plots_is_reachable(visit, published_site
     sections = page.locator("h2[id]").evaluate_all("hs => hs.map(h => h.id)")
     links = page.locator("nav a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
     assert links == [f"#{s}" for s in sections] and {"fib", "history", "noise"} <= set(sections)
-    # the seed's table is an HTML table, the same numbers as fib-table.md
+    # the fib table is an HTML table, the same numbers as fib-table.md
     rows = page.locator("table").first.locator("tbody tr").evaluate_all(
         "rs => rs.map(r => Array.from(r.cells).map(c => c.innerText.trim()))")
     assert [r[0] for r in rows][:len(fibext.VARIANTS)] == list(fibext.VARIANTS), rows

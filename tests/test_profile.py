@@ -1,10 +1,10 @@
-"""Profiling fib as the seed does (cProfile, snakeviz): asv profile, and the profiled Cython build.
+"""Profiling fib as the 2015 Cython book does (cProfile, snakeviz): asv profile, and the profiled Cython build.
 
-`asv profile` runs bench_profile's loop under cProfile (bench_fib's timeraw_ benchmarks cannot
-be profiled).  cProfile records calls of builtins and Python functions, so a plain build shows
+`asv profile` runs bench_profile's loop under cProfile (bench_fib's samples are taken in child
+processes, which a profile of the benchmark process does not see).  cProfile records calls of builtins and Python functions, so a plain build shows
 each compiled fib as one opaque call; FIBEXT_CYTHON_PROFILE=1 (setup.py) builds the Cython
 modules with profile=True, and their functions then appear with their .pyx file, as the
-seed's profiling of the Cython version does.
+book's profiling of the Cython version does.
 """
 
 import json

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 
-from .common import optional, safe_import
+from .common import NS_ENDS, optional, safe_import
 
 VARIANTS = optional("fibext", "VARIANTS", {})
 memory = None
@@ -40,7 +40,7 @@ with safe_import():
     from fibext import memory
 
 # Append only: each value is a line in the history.
-NS = [0, 90]
+NS = NS_ENDS
 #: Calls per loop: the count is (part(K2) - part(K1)) / (K2 - K1).  Compiled fib calls are
 #: 400-1800 instructions, pure Python up to 26 000; callgrind runs ~50x slower than native.
 FIB_LOOPS = (100, 1000, 2000)          # warm-up, K1, K2

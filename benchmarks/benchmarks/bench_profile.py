@@ -1,8 +1,8 @@
 """fib under a profiler: the benchmark to point `asv profile` at.
 
-asv cannot profile raw-timing benchmarks ("Raw timing benchmarks cannot be profiled"), so
-bench_fib's figures, which are timeraw_, have no profile.  This one runs a loop of fib calls
-in the benchmark process itself, where `asv profile` wraps it in cProfile:
+bench_fib's samples are taken in child processes, which a profile of the benchmark process
+does not see.  This one runs a loop of fib calls in the benchmark process itself, where `asv
+profile` wraps it in cProfile:
 
     asv profile --python=same "bench_profile.FibProfile.time_loop\\('cython'\\)" -o fib.prof
     asv profile --python=same "bench_profile.FibProfile.time_loop\\('python'\\)" --gui=snakeviz
@@ -12,11 +12,11 @@ hence the escaped brackets).  Its timings carry the loop's own overhead: bench_f
 figures to quote, this is the one to profile.
 """
 
-from .common import optional, require
+from .common import NS, optional, require
 
 VARIANTS = optional("fibext", "VARIANTS", {})
 CALLS = 10_000  # calls per timed loop: a profile with counts large enough to read
-N = 90
+N = NS[-1]
 
 
 class FibProfile:

@@ -11,6 +11,8 @@ import os
 
 #: fib's arguments in the timed benchmarks.  Append only: each value is a line in the history.
 NS = [0, 10, 90]
+#: The two ends, where a benchmark measures fewer: fib(0) is the call alone, fib(90) the loop too.
+NS_ENDS = [NS[0], NS[-1]]
 
 
 class safe_import(contextlib.AbstractContextManager):
