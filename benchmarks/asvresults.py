@@ -37,8 +37,13 @@ def load_benchmarks(results_dir):
     return data
 
 
+#: Units of the lines that are counted or simulated, not timed: the same on every run.
+EXACT_UNITS = ("instructions", "misses", "cycles")
+
+
 def is_count(benchmark):
-    return benchmark.get("unit") == "instructions"
+    """Whether a benchmark's lines are exact (counted or simulated, not timed)."""
+    return benchmark.get("unit") in EXACT_UNITS
 
 
 def named_params(benchmarks, name, params):

@@ -59,6 +59,9 @@ COUNTS = "bench_instructions.FibInstructions.track_instructions"
 TIMES = r"^bench_fib\.Fib\.track_call\('(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$"
 #: The exact counts of every variant (one callgrind process a commit).
 COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
+#: The simulated cycles of every variant and the simulated misses and cycles of the memory
+#: kernels (one valgrind process each a commit).
+SIMULATED_BENCH = r"^bench_cache\."
 
 # ---------------------------------------------------------------------------------------------
 # The injected changes: text edits of the clone's fibext sources.  Each fails loudly if its
@@ -143,6 +146,99 @@ def nops_capi_varargs(clone, nops=NOPS):
              '    return Py_BuildValue("d", cfib(n));')
 
 
+_SEQ_C = """\
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            s0 += a[i];
+            s1 += a[i + 1];
+            s2 += a[i + 2];
+            s3 += a[i + 3];
+            s4 += a[i + 4];
+            s5 += a[i + 5];
+            s6 += a[i + 6];
+            s7 += a[i + 7];
+        }
+        for (; i < n; i++) {
+            s0 += a[i];
+        }
+"""
+_STRIDED_C = """\
+        for (ptrdiff_t o = 0; o < 8; o++) {  /* drill: strided, every element once */
+            ptrdiff_t i = o;
+            for (; i + 56 < n; i += 64) {
+                s0 += a[i];
+                s1 += a[i + 8];
+                s2 += a[i + 16];
+                s3 += a[i + 24];
+                s4 += a[i + 32];
+                s5 += a[i + 40];
+                s6 += a[i + 48];
+                s7 += a[i + 56];
+            }
+            for (; i < n; i += 8) {
+                s0 += a[i];
+            }
+        }
+"""
+_SEQ_PYX = """\
+        i = 0
+        while i + 8 <= n:
+            s0 += a[i]
+            s1 += a[i + 1]
+            s2 += a[i + 2]
+            s3 += a[i + 3]
+            s4 += a[i + 4]
+            s5 += a[i + 5]
+            s6 += a[i + 6]
+            s7 += a[i + 7]
+            i += 8
+        while i < n:
+            s0 += a[i]
+            i += 1
+"""
+_STRIDED_PYX = """\
+        for o in range(8):  # drill: strided, every element once
+            i = o
+            while i + 56 < n:
+                s0 += a[i]
+                s1 += a[i + 8]
+                s2 += a[i + 16]
+                s3 += a[i + 24]
+                s4 += a[i + 32]
+                s5 += a[i + 40]
+                s6 += a[i + 48]
+                s7 += a[i + 56]
+                i += 64
+            while i < n:
+                s0 += a[i]
+                i += 8
+"""
+
+
+def _replace_in_function(path, function, old, new):
+    """Replace the first `old` after `function` (its definition) in path; fail loudly if the
+    anchor text is gone (the drill must then be updated, not silently inject nothing)."""
+    text = path.read_text()
+    start = text.find(function)
+    at = text.find(old, start) if start >= 0 else -1
+    if at < 0:
+        raise RuntimeError(f"drill: {path.name} no longer has {function!r} with the loop:\n{old}")
+    path.write_text(text[:at] + new + text[at + len(old):])
+
+
+def strided_sequential(clone):
+    """The sequential float64 sum (C reference and Cython) reads with a stride of one cache
+    line, the same n elements: past D1 every read misses instead of one in 8."""
+    fibext = pathlib.Path(clone) / "fibext"
+    _replace_in_function(fibext / "cmem.c", "cmem_sum_f64(const double *a", _SEQ_C, _STRIDED_C)
+    _replace_in_function(fibext / "_memory.pyx", "cdef double _sum_f64(", _SEQ_PYX,
+                         _STRIDED_PYX)
+    # the Cython loop needs its offset declared with the other indices
+    _replace_in_function(fibext / "_memory.pyx", "cdef double _sum_f64(",
+                         "    cdef Py_ssize_t n = a.shape[0], i, r\n",
+                         "    cdef Py_ssize_t n = a.shape[0], i, r, o\n")
+
+
 def undo_slowdowns(clone, base, every=CAPI_EVERY):
     """Undo (b) and (c); (d) stays, so that the tip still holds a regression."""
     repo.git("checkout", base, "--", "fibext/_cyfib.pyx", cwd=clone)
@@ -164,7 +260,11 @@ class DrillCommit:
 NOMINAL_TIME_STEP = {"cython": 2.8, "capi": 1.22}
 
 
-BOTH = frozenset({"time", "counts"})
+#: Mechanisms: "time" (bench_fib's published figure, by asv's step fit), "counts" (exact
+#: instructions), "cycles" (simulated cycles of a fib call), "cache" (simulated misses and cycles
+#: of the memory kernels): the last three exact, compared commit to commit.
+BOTH = frozenset({"time", "counts", "cycles"})
+EXACT = frozenset({"counts", "cycles"})
 COMMITS = [
     DrillCommit("(a) README line", lambda c, b: readme_line(c, 1)),
     DrillCommit("(a) comment in _capi.c", lambda c, b: c_comment(c)),
@@ -174,9 +274,11 @@ COMMITS = [
     DrillCommit("(c) capi ~20% slower", lambda c, b: slow_capi(c),
                 {"capi": ("slower", BOTH)}),
     DrillCommit(f"(d) capi_varargs +{NOPS} instructions (~1%)", lambda c, b: nops_capi_varargs(c),
-                {"capi_varargs": ("slower", frozenset({"counts"}))}),
+                {"capi_varargs": ("slower", EXACT)}),
     DrillCommit("(e) undo b and c (d stays: a regression at the tip)", undo_slowdowns,
                 {"cython": ("faster", BOTH), "capi": ("faster", BOTH)}),
+    DrillCommit("(f) sequential read strided, same elements (stays)",
+                lambda c, b: strided_sequential(c), {"sequential": ("slower", frozenset({"cache"}))}),
     DrillCommit("(a) README line", lambda c, b: readme_line(c, 2)),
 ]
 
@@ -211,7 +313,7 @@ def run_history(clone, commits, machine=MACHINE):
            "--show-stderr"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
-    for extra in (["--bench", COUNTS_BENCH], ["--bench", TIMES]):
+    for extra in (["--bench", COUNTS_BENCH], ["--bench", SIMULATED_BENCH], ["--bench", TIMES]):
         status = max(status, repo.asv(*run, *extra, cwd=clone, check=False).returncode)
     published = subprocess.run([sys.executable, "benchmarks/history.py", "--publish-only",
                                 "--machine", machine], cwd=clone, capture_output=True, text=True)
@@ -244,7 +346,24 @@ class Report:
 
     @property
     def variant(self):
-        return self.params[0].strip("'") if self.params else ""
+        return subject(self.name, self.params)
+
+
+def subject(name, params):
+    """What a line is about, as the drill's expectations name it: the variant of a fib line,
+    the pattern of a memory kernel's line."""
+    values = [p.strip("'") for p in params]
+    if name.startswith("bench_cache.MemoryCache.") and len(values) > 1:
+        return values[1]
+    return values[0] if values else ""
+
+
+def mechanism_of(name, benchmark):
+    if not is_count(benchmark):
+        return "time"
+    if name.startswith("bench_cache.MemoryCache."):
+        return "cache"
+    return "cycles" if name.startswith("bench_cache.") else "counts"
 
 
 def series(results_dir, machine, commits):
@@ -272,11 +391,12 @@ def find_changes(lines, benchmarks, thresholds):
     reports = []
     for (name, params), line in sorted(lines.items()):
         threshold = threshold_for(thresholds, entry_name(name, params) + "@main")
-        if is_count(benchmarks[name]):
-            found, mechanism = steps.count_steps(line["value"], threshold), "counts"
+        mechanism = mechanism_of(name, benchmarks[name])
+        if mechanism != "time":
+            found = steps.count_steps(line["value"], threshold)
         else:
             weights = line["weight"] if None not in line["weight"] else None
-            found, mechanism = steps.time_steps(line["value"], weights, threshold), "time"
+            found = steps.time_steps(line["value"], weights, threshold)
         reports += [Report(i, mechanism, name, params, a, b) for i, a, b in found]
     return reports
 
@@ -293,7 +413,7 @@ def no_op_noise(lines, benchmarks):
         if is_count(benchmarks[name]):
             continue
         values = line["value"]
-        variant = params[0].strip("'") if params else ""
+        variant = subject(name, params)
         ratios = [abs(values[i] / values[i - 1] - 1) for i in range(1, len(values))
                   if i not in changed.get(variant, ()) and None not in (values[i], values[i - 1])]
         if ratios:
@@ -343,10 +463,18 @@ def check(reports, commits, time_supported=lambda variant: True):
                 where.append(f"false report: {r.mechanism} {r.variant}")
                 failures.append(f"commit {i} ({label}): unexpected {r.mechanism} report "
                                 f"{entry_name(r.name, r.params)} {r.ratio:.3f}x")
-        found = "; ".join(f"{r.mechanism} {r.variant}({r.params[1]}) {r.ratio:.3f}x" for r in here)
+        found = "; ".join(f"{r.mechanism} {_short(r)} {r.ratio:.3f}x" for r in here)
         rows.append((i, sha[:8], label, expected or "nothing", "; ".join(where) or "-",
                      found or "nothing"))
     return rows, failures
+
+
+def _short(report):
+    """A line's name for the table: cycles(capi, 90), d1_misses(c, sequential, 196608)."""
+    method = report.name.rsplit(".", 1)[-1].removeprefix("track_")
+    if method in ("call", "instructions"):
+        method = ""
+    return f"{method}({', '.join(p.strip(chr(39)) for p in report.params)})"
 
 
 def drill_table(rows):
@@ -365,10 +493,10 @@ def check_tip(html_dir, commits):
     feed = (html_dir / "regressions.xml").read_text()
     failures = []
     for name in listed:
-        if not any(f"('{v}'," in name for v in left):
+        if not any(f"'{v}'" in name for v in left):
             failures.append(f"regressions.json lists {name}, which no change left at the tip")
     for variant in sorted(left):
-        mine = [name for name in listed if f"('{variant}'," in name]
+        mine = [name for name in listed if f"'{variant}'" in name]
         if not mine:
             failures.append(f"regressions.json does not list {variant}'s change left at the tip")
         failures += [f"the Atom feed does not list {name}" for name in mine

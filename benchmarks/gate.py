@@ -12,8 +12,8 @@ kind, which ``asv continuous --factor`` cannot express (its one verdict, by medi
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
 publishes: for fib, the no-op floor and pure C a robust figure of 80 samples from 16
 processes (benchmarks/benchmarks/sampling.py).
-Instruction counts (unit "instructions", bench_instructions.py) are exact: the threshold alone
-decides.
+Instruction counts (bench_instructions.py) and simulated cache misses and cycles
+(bench_cache.py) are exact: the threshold alone decides.
 
 Prints a short table of what changed and exits 1 on a measured regression beyond its
 threshold, 2 for everything else that went wrong (a bad ref, git or asv failing, a benchmark
@@ -33,7 +33,8 @@ import shutil
 import sys
 
 import repo
-from asvresults import entry_name, is_count, is_na, load_benchmarks, load_results, result_lines
+from asvresults import (EXACT_UNITS, entry_name, is_count, is_na, load_benchmarks, load_results,
+                        result_lines)
 from repo import ToolError, threshold_for
 from tables import markdown_table
 
@@ -92,8 +93,8 @@ def _value(value, unit):
         for scale, suffix in ((1e-9, "ns"), (1e-6, "us"), (1e-3, "ms"), (1, "s")):
             if abs(value) < scale * 1000:
                 return f"{value / scale:.4g} {suffix}"
-    if unit == "instructions":
-        return f"{value:,.1f}"
+    if unit in EXACT_UNITS:
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
     return f"{value:.4g} {unit}"
 
 

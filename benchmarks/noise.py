@@ -30,7 +30,7 @@ import sys
 
 import repo
 from asvresults import is_na as _na
-from asvresults import load_benchmarks, newest_first, result_lines
+from asvresults import EXACT_UNITS, load_benchmarks, newest_first, result_lines
 from tables import html_table, markdown_table
 
 #: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.
@@ -70,7 +70,7 @@ def line_noise(value, stats, samples, history=(), unit=None):
             out["range"] = (b - a) / value  # the 99% CI of the median, the nearest to a range
         out["unstable"] = out["iqr"] / 1.35 > STD_LIMIT
         return out
-    if unit == "instructions":
+    if unit in EXACT_UNITS:
         # Counted, not sampled: the same on every run (tests/test_instructions.py), so the
         # spread is 0; a difference between commits is a change, not noise.
         out.update(source="exact", n=1, std=0.0, range=0.0)

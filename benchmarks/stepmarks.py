@@ -15,7 +15,7 @@ import re
 
 import repo
 import steps
-from asvresults import entry_name
+from asvresults import entry_name, is_count
 
 SCRIPT = "fibext-steps.js"
 _JS = r"""/* fibext: mark the steps of each line (steps.json) on asv's graphs, with their ratio. */
@@ -88,7 +88,7 @@ def graph_steps(html_dir, thresholds):
                 revs.append(rev)
                 values.append(value if isinstance(value, (int, float)) else None)
             threshold = repo.threshold_for(thresholds, entry_name(path.stem, combo))
-            if benchmark.get("unit") == "instructions":
+            if is_count(benchmark):
                 line = steps.count_steps(values, threshold)
             else:
                 line = steps.time_steps(values, None, threshold)

@@ -1,8 +1,9 @@
-"""python -m fibext.memory [rounds]: the memory goals measured live on this machine.
+"""python -m fibext.memory [rounds] [--units [DIR]]: the memory goals measured live here.
 
 Prints the pointer-chase latency of Cython and C at every size of sizes(1) with the plateau of
 each cache level, then the sequential and random reads of Cython, C and numpy in L1 and past
-the last-level cache, each as the best of interleaved rounds (fibext.memory.compare).
+the last-level cache, each as the best of interleaved rounds (fibext.memory.compare).  --units adds the book's
+"memory units" table instead: L1 to RAM and the storage under DIR (fibext.storage).
 """
 
 import argparse
@@ -69,7 +70,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fibext.memory", description=main.__doc__)
     parser.add_argument("rounds", nargs="?", type=_rounds, default=5,
                         help="interleaved rounds per figure, the best kept (default 5)")
+    parser.add_argument("--units", metavar="DIR", nargs="?", const=".",
+                        help="print every memory unit instead: caches, RAM and the storage "
+                             "under DIR (default: here), sequential and random")
+    parser.add_argument("--units-size", type=_rounds, default=256, metavar="MiB",
+                        help="the file --units reads (default 256 MiB; it is removed after)")
     args = parser.parse_args(argv)
+    if args.units is not None:
+        from fibext import storage
+        try:
+            print(storage.format_table(storage.table(args.units, args.units_size)))
+        except storage.StorageError as error:
+            parser.error(str(error))
+        return 0
     caches = memory.cache_sizes()
     print("caches:", {f"L{k}": v for k, v in caches.items()})
     _chase_table(args.rounds, caches)

@@ -48,8 +48,8 @@ def test_every_commit_edits_something_and_the_tip_keeps_one_change(sources):
         step.edit(sources, base_sha)
         assert snapshot() != before or "README" in step.label, step.label
     changed = {p.name for p, data in snapshot().items() if base.get(p) != data}
-    # (d) stays in _capi.c; the comments in _capi.c and _cyfib_cpdef.pyx stay too
-    assert changed == {"_capi.c", "_cyfib_cpdef.pyx"}
+    # (d) stays in _capi.c, (f) in the sequential kernels; the comments stay too
+    assert changed == {"_capi.c", "_cyfib_cpdef.pyx", "cmem.c", "_memory.pyx"}
     text = (sources / "fibext" / "_capi.c").read_text()
     assert f".rept {drill.NOPS}" in text and "fibext_drill_fib" not in text
 
@@ -60,11 +60,12 @@ def test_the_tip_must_list_exactly_the_change_left_in_place(tmp_path):
             {"regressions": [[name, "graph", {}, 0, 1.0, 1.0, [[None, 1, 1.0, 1.0]]]
                              for name in names]}))
         (tmp_path / "regressions.xml").write_text("".join(f"<title>{n}</title>" for n in names))
-    good = [f"{drill.COUNTS}('capi_varargs', 0)", f"{drill.COUNTS}('capi_varargs', 90)"]
+    good = [f"{drill.COUNTS}('capi_varargs', 0)", f"{drill.COUNTS}('capi_varargs', 90)",
+            "bench_cache.MemoryCache.track_d1_misses('c', 'sequential', 196608)"]
     site(good)
     assert drill.check_tip(tmp_path, []) == (good, [])
-    site([])
-    assert "does not list capi_varargs" in drill.check_tip(tmp_path, [])[1][0]
+    site(good[:2])
+    assert "does not list sequential" in drill.check_tip(tmp_path, [])[1][0]
     site(good + [f"{drill.FIB}('capi', 90)"])
     assert "which no change left at the tip" in drill.check_tip(tmp_path, [])[1][0]
 
@@ -177,6 +178,18 @@ def test_drill(drill_site):
     for step in drill.COMMITS:
         assert step.label in table
     assert "The 5 noisiest lines:" in done.stdout
-    assert "regressions.json (regressions still present at the tip) lists 2 line(s)" in done.stdout
+    assert "regressions.json (regressions still present at the tip) lists" in done.stdout
     # the 3x step is beyond any host's measured noise: always asserted
     assert "Time steps asserted: cython (2.80x)" in done.stdout
+
+
+def test_injected_strided_read_compiles(sources, tmp_path):
+    drill.strided_sequential(sources)
+    done = _compile(sources / "fibext" / "cmem.c", tmp_path)
+    assert done.returncode == 0, done.stderr
+    pyx = sources / "fibext" / "_memory.pyx"
+    done = subprocess.run([sys.executable, "-m", "cython", "-3", "-I", str(sources), str(pyx),
+                           "-o", str(tmp_path / "_memory.c")], capture_output=True, text=True,
+                          cwd=sources)
+    assert done.returncode == 0, done.stderr
+    assert "drill: strided" in (sources / "fibext" / "cmem.c").read_text()

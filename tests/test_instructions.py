@@ -13,22 +13,15 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def module(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    monkeypatch.delitem(sys.modules, "benchmarks.bench_instructions", raising=False)
-    import benchmarks.bench_instructions as module
-    return module
+def module(bench_module):
+    return bench_module("bench_instructions")
 
 
 @pytest.fixture(scope="module")
 def fib_counts():
     """Two independent callgrind runs of every variant (about 5 s each)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import benchmarks.bench_instructions as module
-        return module.fib_counts(), module.fib_counts()
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    import benchmarks.bench_instructions as module
+    return module.fib_counts(), module.fib_counts()
 
 
 def test_valgrind_is_installed():

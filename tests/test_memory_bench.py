@@ -11,12 +11,8 @@ from fibext import memory
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture
-def bench(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    monkeypatch.setenv("FIBEXT_BENCH_STRICT_IMPORTS", "1")  # a missing name fails, not skips
-    import benchmarks.bench_memory as module
-
-    return module
+def bench(bench_module):
+    return bench_module("bench_memory")
 
 
 def bench_classes(bench):

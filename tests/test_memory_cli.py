@@ -48,3 +48,21 @@ def test_report_runs(monkeypatch, capsys):
     assert "pointer chase, ns per access (best of 1 interleaved rounds)" in out
     assert "sequential {'dtype': 'int64'}: ns per element" in out
     assert "random : ns per access" in out
+
+
+def test_units_table_is_an_option_with_usage_errors(tmp_path):
+    from fibext import _memory_cli
+    with pytest.raises(SystemExit) as exit_info:
+        _memory_cli.main(["--units", str(tmp_path / "missing")])
+    assert exit_info.value.code == 2
+    assert list(tmp_path.iterdir()) == []          # nothing left behind
+
+
+def test_units_table_lists_every_unit(tmp_path, capsys, monkeypatch):
+    from fibext import _memory_cli, storage
+    # the memory levels are fibext.memory's kernels (tested there): a short table here
+    monkeypatch.setattr(storage, "measure_memory", lambda caches=None: [])
+    assert _memory_cli.main(["--units", str(tmp_path), "--units-size", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "| storage |" in out and ("O_DIRECT" in out or "page cache" in out)
+    assert list(tmp_path.iterdir()) == []

@@ -11,10 +11,8 @@ from fibext import memory
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture
-def figures(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+def figures():
     import figures_memory
-
     return figures_memory
 
 

@@ -409,12 +409,8 @@ def test_measure_refuses_zero_repeats():
 # --- the benchmarks and their figure ---------------------------------------------------------
 
 @pytest.fixture
-def bench_parallel(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    monkeypatch.setenv("FIBEXT_BENCH_STRICT_IMPORTS", "1")  # a missing name fails, not skips
-    import benchmarks.bench_parallel as module
-
-    return module
+def bench_parallel(bench_module):
+    return bench_module("bench_parallel")
 
 
 def test_benchmark_covers_every_kind_and_worker_count(bench_parallel):
@@ -439,10 +435,8 @@ def test_benchmark_skips_prange_without_openmp(bench_parallel, monkeypatch):
 
 
 @pytest.fixture
-def figures(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+def figures():
     import figures_parallel
-
     return figures_parallel
 
 
