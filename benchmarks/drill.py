@@ -35,6 +35,7 @@ import html
 import json
 import math
 import pathlib
+import re
 import shutil
 import statistics
 import subprocess
@@ -146,97 +147,48 @@ def nops_capi_varargs(clone, nops=NOPS):
              '    return Py_BuildValue("d", cfib(n));')
 
 
-_SEQ_C = """\
-        ptrdiff_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            s0 += a[i];
-            s1 += a[i + 1];
-            s2 += a[i + 2];
-            s3 += a[i + 3];
-            s4 += a[i + 4];
-            s5 += a[i + 5];
-            s6 += a[i + 6];
-            s7 += a[i + 7];
-        }
-        for (; i < n; i++) {
-            s0 += a[i];
-        }
+#: (f) the order in which the sequential float64 sum reads its n elements: sweep o (0..7)
+#: reads elements o, o + 8, o + 16, ... so consecutive reads are one 64-byte line apart.  The
+#: same elements, the same sums per accumulator order aside; only the access pattern changes.
+STRIDED_ORDER_C = """\
+/* drill: read element j of a sequential sweep as a line-strided one */
+#define FIBEXT_DRILL_STRIDED(j, n) \\
+    ((j) < (n) / 8 * 8 ? (j) % ((n) / 8) * 8 + (j) / ((n) / 8) : (j))
 """
-_STRIDED_C = """\
-        for (ptrdiff_t o = 0; o < 8; o++) {  /* drill: strided, every element once */
-            ptrdiff_t i = o;
-            for (; i + 56 < n; i += 64) {
-                s0 += a[i];
-                s1 += a[i + 8];
-                s2 += a[i + 16];
-                s3 += a[i + 24];
-                s4 += a[i + 32];
-                s5 += a[i + 40];
-                s6 += a[i + 48];
-                s7 += a[i + 56];
-            }
-            for (; i < n; i += 8) {
-                s0 += a[i];
-            }
-        }
-"""
-_SEQ_PYX = """\
-        i = 0
-        while i + 8 <= n:
-            s0 += a[i]
-            s1 += a[i + 1]
-            s2 += a[i + 2]
-            s3 += a[i + 3]
-            s4 += a[i + 4]
-            s5 += a[i + 5]
-            s6 += a[i + 6]
-            s7 += a[i + 7]
-            i += 8
-        while i < n:
-            s0 += a[i]
-            i += 1
-"""
-_STRIDED_PYX = """\
-        for o in range(8):  # drill: strided, every element once
-            i = o
-            while i + 56 < n:
-                s0 += a[i]
-                s1 += a[i + 8]
-                s2 += a[i + 16]
-                s3 += a[i + 24]
-                s4 += a[i + 32]
-                s5 += a[i + 40]
-                s6 += a[i + 48]
-                s7 += a[i + 56]
-                i += 64
-            while i < n:
-                s0 += a[i]
-                i += 8
+STRIDED_ORDER_PYX = """\
+cdef inline Py_ssize_t _drill_strided(Py_ssize_t j, Py_ssize_t n) noexcept nogil:
+    # drill: read element j of a sequential sweep as a line-strided one
+    cdef Py_ssize_t q = n // 8
+    return j % q * 8 + j // q if j < q * 8 else j
+
+
 """
 
 
-def _replace_in_function(path, function, old, new):
-    """Replace the first `old` after `function` (its definition) in path; fail loudly if the
-    anchor text is gone (the drill must then be updated, not silently inject nothing)."""
-    text = path.read_text()
-    start = text.find(function)
-    at = text.find(old, start) if start >= 0 else -1
-    if at < 0:
-        raise RuntimeError(f"drill: {path.name} no longer has {function!r} with the loop:\n{old}")
-    path.write_text(text[:at] + new + text[at + len(old):])
+def _within(text, start, end, pattern, replacement):
+    """text with pattern replaced inside the span that starts at `start` and ends at the first
+    `end` after it (one function); an error if the span or any match is missing."""
+    first = text.find(start)
+    last = text.find(end, first + len(start)) if first >= 0 else -1
+    body, count = re.subn(pattern, replacement, text[first:last]) if last > 0 else ("", 0)
+    if count == 0:
+        raise RuntimeError(f"drill: no {pattern!r} in the function starting {start!r}")
+    return text[:first] + body + text[last:]
 
 
 def strided_sequential(clone):
-    """The sequential float64 sum (C reference and Cython) reads with a stride of one cache
-    line, the same n elements: past D1 every read misses instead of one in 8."""
+    """(f) The sequential float64 sum, C and Cython, reads its n elements one cache line apart
+    (8 sweeps): past the first level every read misses instead of one in 8."""
     fibext = pathlib.Path(clone) / "fibext"
-    _replace_in_function(fibext / "cmem.c", "cmem_sum_f64(const double *a", _SEQ_C, _STRIDED_C)
-    _replace_in_function(fibext / "_memory.pyx", "cdef double _sum_f64(", _SEQ_PYX,
-                         _STRIDED_PYX)
-    # the Cython loop needs its offset declared with the other indices
-    _replace_in_function(fibext / "_memory.pyx", "cdef double _sum_f64(",
-                         "    cdef Py_ssize_t n = a.shape[0], i, r\n",
-                         "    cdef Py_ssize_t n = a.shape[0], i, r, o\n")
+    c = fibext / "cmem.c"
+    text = _within(c.read_text(), "cmem_sum_f64(const double *a", "\n}\n",
+                   r"a\[([^\]]+)\]", r"a[FIBEXT_DRILL_STRIDED(\1, n)]")
+    c.write_text(text.replace("\ndouble\ncmem_sum_f64(", "\n" + STRIDED_ORDER_C + "\ndouble\ncmem_sum_f64(", 1))
+    pyx = fibext / "_memory.pyx"
+    start = "cdef double _sum_f64("
+    text = _within(pyx.read_text(), start, "\n\n\n", r"a\[([^\]]+)\]", r"a[_drill_strided(\1, n)]")
+    block = text.rfind("\n\n", 0, text.find(start)) + 2   # the decorators' first line
+    pyx.write_text(text[:block] + STRIDED_ORDER_PYX + text[block:])
 
 
 def undo_slowdowns(clone, base, every=CAPI_EVERY):

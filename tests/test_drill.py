@@ -192,4 +192,5 @@ def test_injected_strided_read_compiles(sources, tmp_path):
                            "-o", str(tmp_path / "_memory.c")], capture_output=True, text=True,
                           cwd=sources)
     assert done.returncode == 0, done.stderr
-    assert "drill: strided" in (sources / "fibext" / "cmem.c").read_text()
+    assert "a[FIBEXT_DRILL_STRIDED(i + 7, n)]" in (sources / "fibext" / "cmem.c").read_text()
+    assert "a[_drill_strided(i + 7, n)]" in pyx.read_text()
