@@ -134,3 +134,15 @@ def test_gate_passes_a_docs_only_branch(gate_clone):
     counts = [line for line in done.stdout.splitlines() if "| counts |" in line]
     assert not counts  # exact counts: nothing changed at all
     assert re.search(r"\d+ lines compared: 0 slower", done.stdout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--base", "nope"], "git rev-parse"),
+    (["--head=--output=/tmp/x"], "not a git ref"),
+    (["--machine", "../x"], "machine name"),
+])
+def test_failures_that_are_not_regressions_exit_2_with_their_message(args, message, capsys):
+    assert gate.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gate: ") and message in err, err
+    assert "Traceback" not in err

@@ -106,3 +106,14 @@ def test_a_second_job_in_the_checkout_stops_and_names_the_first(tmp_path):
         assert "the main job (pid test)" in done.stdout and "holds this checkout" in done.stdout
     with repo.checkout_lock("the gate", tmp_path):  # released
         pass
+
+
+def test_report_and_noise_answer_help_and_bad_input():
+    for tool in ("report.py", "noise.py", "gate.py", "drill.py", "history.py"):
+        done = subprocess.run([sys.executable, str(repo.ROOT / "benchmarks" / tool), "--help"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "usage:" in done.stdout, (tool, done.stderr)
+    done = subprocess.run([sys.executable, str(repo.ROOT / "benchmarks" / "report.py"),
+                           "--results", "/nonexistent", "--machine", "m"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "report: no asv results" in done.stderr, done.stderr
