@@ -20,7 +20,7 @@ def test_an_archive_of_other_bytes_is_refused_before_it_is_built(tmp_path, monke
     monkeypatch.setitem(vendor.ARCHIVE_SHA256, "asv==0.5.1", "0" * 64)
     with pytest.raises(vendor.VendorError, match="could not fetch asv==0.5.1") as error:
         vendor._fetch("pypi", "asv==0.5.1", tmp_path)
-    assert "tampered" in str(error.value) and vendor.ARCHIVE_SHA256.get("x", "805fc3cc") in str(error.value)
+    assert "tampered" in str(error.value) and "805fc3cc" in str(error.value)  # the bytes got
     assert not list(tmp_path.glob("*.tar.gz"))
 
 
