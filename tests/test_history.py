@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import commit_all, git, main_job, scratch_clone
+from conftest import REPO, commit_all, git, main_job, scratch_clone
 
 pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"
@@ -94,8 +94,13 @@ def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, sh
 def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_env):
     (tmp_path / "a").mkdir()
     first = clone_with_env(tmp_path / "a", shared_env, docs_commits=1)
-    ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH))
+    run = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", "--gh-pages",
+                      *BENCH))
     branch = git("rev-parse", "results", cwd=first)
+    # the site in a local gh-pages branch, nothing pushed
+    pages = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=first).splitlines()
+    assert {"index.html", "index.json", "report/index.html", "steps.json"} <= set(pages)
+    assert f"'gh-pages': new commit" in run.stdout and f"{len(pages)} files" in run.stdout
     files = git("ls-tree", "-r", "--name-only", "results", cwd=first).splitlines()
     assert "benchmarks.json" in files and f"{MACHINE}/machine.json" in files
     assert len([f for f in files if f.startswith(MACHINE) and not f.endswith("machine.json")]) == 2
@@ -181,3 +186,27 @@ def test_a_job_killed_at_any_moment_loses_nothing(tmp_path, shared_env):
     print(f"{killed} kills; {len(history)} results files checked, all complete")
     assert killed >= len(KILLS) - 2          # nearly every moment was reached and killed
     assert "Published the results" in run.stdout
+
+
+@pytest.fixture
+def restore_installed_fibext():
+    """The quick loop installs the clone's working tree into the environment running it (the
+    tests' own): put this checkout's fibext back afterwards."""
+    yield
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--force-reinstall", str(REPO)], check=True)
+
+
+def test_the_quick_loop_measures_the_working_tree_beside_main(tmp_path, shared_env,
+                                                               restore_installed_fibext):
+    clone = clone_with_env(tmp_path, shared_env)
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    before = results(clone)
+    with open(clone / "fibext" / "_pyfib.py", "a") as source:   # an uncommitted change
+        source.write("\n# an edit not yet committed\n")
+    run = ok(main_job(clone, "--working-tree", "--machine", MACHINE, "--bench",
+                      r"bench_fib\.FibNoop"))
+    row = [line for line in run.stdout.splitlines() if line.startswith("| bench_fib.FibNoop")]
+    assert row and row[0].rstrip(" |").endswith("x"), run.stdout[-2000:]   # main | tree | ratio
+    assert "| benchmark | main " in run.stdout
+    assert results(clone) == before                  # the history is not touched
