@@ -32,7 +32,11 @@ def test_configured_thresholds_have_no_catch_all_above_counts():
     # every time kind has its own entry: none falls back to asv's 5% default
     for name in ("bench_fib.Fib.track_call('capi', 90)", "bench_fib.FibNoop.track_call",
                  "bench_fib.PureC.track_latency(90)", "bench_import.ImportModule.timeraw_x",
-                 "bench_memory.Sequential.track_x", "bench_parallel.Batch.time_x"):
+                 "bench_memory.Sequential.track_x", "bench_parallel.Batch.time_x",
+                 "bench_profile.FibProfile.time_loop('python')",
+                 "bench_cache.MemoryCache.track_d1_misses('c', 'sequential', 16384)",
+                 "bench_cache.MemoryCache.track_cycles('c', 'sequential', 16384)",
+                 "bench_cache.FibCycles.track_cycles('capi', 90)"):
         assert any(re.match(regex, name) for regex in thresholds), name
 
 
