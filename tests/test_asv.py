@@ -66,12 +66,15 @@ def test_asv_check():
 @pytest.mark.slow
 def test_whole_suite_runs_once_under_asv():
     env = {**os.environ, "FIBEXT_BENCH_STRICT_IMPORTS": "1"}
-    result = asv("run", "--python=same", "--quick", "--dry-run", "--show-stderr", env=env,
-                 check=False)
+    # the tests' own HOME knows no machine yet: register this one there (never the user's)
+    asv("machine", "--yes", "--machine", "suite-test-machine", env=env)
+    result = asv("run", "--python=same", "--quick", "--dry-run", "--show-stderr",
+                 "--machine", "suite-test-machine", env=env, check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "failed" not in output
     assert re.search(r"bench_fib\.Fib\.track_call\s+ok", output), output[-3000:]
+
 
 
 def result_files(clone, machine):
