@@ -222,9 +222,11 @@ COMMITS = [
     DrillCommit("(a) comment in _capi.c", lambda c, b: c_comment(c)),
     DrillCommit("(b) cython ~3x slower", lambda c, b: slow_cython(c),
                 {"cython": ("slower", BOTH)}),
-    DrillCommit("(a) comment in _cyfib_cpdef.pyx", lambda c, b: pyx_comment(c)),
+    # each slowdown stands for three commits or more: asv's step fit (a Potts model whose
+    # penalty grows with the line's spread) may merge a shorter plateau into its neighbours
     DrillCommit("(c) capi ~20% slower", lambda c, b: slow_capi(c),
                 {"capi": ("slower", BOTH)}),
+    DrillCommit("(a) comment in _cyfib_cpdef.pyx", lambda c, b: pyx_comment(c)),
     DrillCommit(f"(d) capi_varargs +{NOPS} instructions (~1%)", lambda c, b: nops_capi_varargs(c),
                 {"capi_varargs": ("slower", EXACT)}),
     DrillCommit("(e) undo b and c (d stays: a regression at the tip)", undo_slowdowns,
