@@ -283,6 +283,9 @@ def test_ctrl_c_ends_a_long_batch_promptly(kind):
         """)],
         env=CHILD_ENV, cwd=CHILD_CWD,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell's background job ignores SIGINT, and Python keeps an inherited SIG_IGN:
+        # the child gets the default, as a terminal's foreground process has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert child.stdout.readline() == "ready\n"
