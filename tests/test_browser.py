@@ -146,10 +146,9 @@ def test_grid_lists_every_benchmark(visit, published_site, screenshots):
     tiles.nth(len(benchmarks) - 1).wait_for()
     hrefs = tiles.evaluate_all("tiles => tiles.map(t => t.getAttribute('href'))")
     assert sorted(hrefs) == sorted(f"#{name}" for name in benchmarks)
-    # Plots load as they scroll into view: scroll down the whole grid, then every tile has one.
-    height = page.evaluate("document.body.scrollHeight")
-    for top in range(0, height + 900, 450):
-        page.evaluate(f"window.scrollTo(0, {top})")
+    # Plots load as they scroll into view: bring every tile into view, then every tile has one.
+    for i in range(tiles.count()):
+        tiles.nth(i).scroll_into_view_if_needed()
         page.wait_for_timeout(50)
     try:
         page.wait_for_function(
