@@ -29,6 +29,24 @@ def entry_name(name, params=()):
     return f"{name}({', '.join(params)})" if params else name
 
 
+def decoded_lines(values, name, names):
+    """[(params dict, value)] of one benchmark in values ({name: {param tuple as asv stores it:
+    value}}, as values_by_benchmark() gives), its params named by names: skipped, failed,
+    malformed or non-finite entries left out."""
+    out = []
+    for key, value in (values.get(name) or {}).items():
+        if value is None or not isinstance(key, tuple) or len(key) != len(names):
+            continue
+        try:
+            params = dict(zip(names, (ast.literal_eval(v) for v in key)))
+            value = float(value)
+        except (ValueError, TypeError, SyntaxError):
+            continue
+        if math.isfinite(value):
+            out.append((params, value))
+    return out
+
+
 def load_benchmarks(results_dir):
     """benchmarks.json of a results directory: {name: its metadata}."""
     with open(pathlib.Path(results_dir) / "benchmarks.json") as f:

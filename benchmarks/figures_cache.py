@@ -11,10 +11,9 @@ LL 1 MiB), whatever machine ran the benchmarks:
 - cache_fib_cycles.png: simulated cycles per fib(0) and fib(90) call for every variant.
 """
 
-import ast
-import math
 import pathlib
 
+from asvresults import decoded_lines
 from benchmarks.bench_cache import GEOMETRY, PENALTY
 
 MEMORY = "bench_cache.MemoryCache"
@@ -48,19 +47,7 @@ _ORDER = ["sequential", "strided8", "strided64", "strided512", "random", "chase"
 def series(results, name):
     """[(params dict, value)] of one benchmark; skipped, failed or malformed entries are left
     out.  results maps a full benchmark name to {param tuple of repr strings: value}."""
-    names = PARAMS[name]
-    out = []
-    for key, value in (results.get(name) or {}).items():
-        if value is None or not isinstance(key, tuple) or len(key) != len(names):
-            continue
-        try:
-            params = dict(zip(names, (ast.literal_eval(v) for v in key)))
-            value = float(value)
-        except (ValueError, TypeError, SyntaxError):
-            continue
-        if math.isfinite(value):
-            out.append((params, value))
-    return out
+    return decoded_lines(results, name, PARAMS[name])
 
 
 def curves(results, name):

@@ -11,13 +11,13 @@ Both axes are logarithmic (sizes in powers of two; costs span 0.1 to 100+ ns), a
 marks the L1/L2/L3 sizes of the machine with labelled vertical lines.
 """
 
-import ast
 import math
 import os
 import pathlib
 
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
+from asvresults import decoded_lines
 from benchmarks import bench_memory as _bench
 
 
@@ -38,16 +38,12 @@ def series(results, name):
     left out.  results maps a full benchmark name to {param tuple of repr strings: value}."""
     names = PARAMS[name]
     out = []
-    for key, value in (results.get(name) or {}).items():
-        if value is None or not isinstance(key, tuple) or len(key) != len(names):
-            continue
+    for params, value in decoded_lines(results, name, names):
         try:
-            params = dict(zip(names, (ast.literal_eval(v) for v in key)))
-            value = float(value)
             size = int(params.pop("size"))
-        except (ValueError, TypeError, SyntaxError):
+        except (KeyError, ValueError, TypeError):
             continue
-        if math.isfinite(value) and value > 0 and size > 0:
+        if value > 0 and size > 0:
             out.append((params, size, value))
     return out
 
