@@ -15,9 +15,9 @@ import math
 import os
 import pathlib
 
+from asvresults import decoded_lines
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
-from asvresults import decoded_lines
 from benchmarks import bench_memory as _bench
 
 
