@@ -21,7 +21,11 @@ SCRIPT = "fibext-steps.js"
 _JS = r"""/* fibext: mark the steps of each line (steps.json) on asv's graphs, with their ratio. */
 (function ($) {
     var found = null;
-    $.getJSON("steps.json").done(function (data) { found = data; });
+    $.getJSON("steps.json").done(function (data) {
+        found = data;
+        var plot = $("#main-graph").data("plot");   // drawn before the steps arrived
+        if (plot) { mark(plot); }
+    });
 
     function benchmark() {
         return decodeURIComponent(window.location.hash.slice(1).split("?")[0]);
