@@ -377,9 +377,11 @@ def no_op_noise(lines, benchmarks):
 
 def supported(variant, threshold, noise):
     """Whether a time step of the variant's nominal size clears the threshold even when the
-    host's no-op noise works against it: |log step| > log(1 + threshold) + log(1 + noise)."""
+    host's no-op noise works against it on both sides of the step (the level before and the
+    level after each move by up to the noise): |log step| > log(1 + threshold) + 2 log(1 + noise)."""
     step = NOMINAL_TIME_STEP.get(variant)
-    return step is not None and abs(math.log(step)) > math.log1p(threshold) + math.log1p(noise)
+    return step is not None and (abs(math.log(step))
+                                 > math.log1p(threshold) + 2 * math.log1p(noise))
 
 
 def check(reports, commits, time_supported=lambda variant: True):
