@@ -11,21 +11,11 @@ import argparse
 import numpy as np
 
 from fibext import memory
+from fibext._cli import int_in
 
 #: A dependent load from RAM is ~100 ns: 20 ms runs keep the count of loads near lmbench's.
 CHASE_TARGET_NS = 20_000_000
 READ_TARGET_NS = 5_000_000
-
-
-def _rounds(text):
-    """argparse type: an int of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"rounds must be an int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"rounds must be at least 1, got {value}")
-    return value
 
 
 def _chase_table(rounds, caches):
@@ -68,12 +58,12 @@ def _read_tables(rounds, caches):
 def main(argv=None):
     """Measure the memory kernels on this machine: Cython against C, numpy against Cython."""
     parser = argparse.ArgumentParser(prog="python -m fibext.memory", description=main.__doc__)
-    parser.add_argument("rounds", nargs="?", type=_rounds, default=5,
+    parser.add_argument("rounds", nargs="?", type=int_in("rounds"), default=5,
                         help="interleaved rounds per figure, the best kept (default 5)")
     parser.add_argument("--units", metavar="DIR", nargs="?", const=".",
                         help="print every memory unit instead: caches, RAM and the storage "
                              "under DIR (default: here), sequential and random")
-    parser.add_argument("--units-size", type=_rounds, default=256, metavar="MiB",
+    parser.add_argument("--units-size", type=int_in("--units-size"), default=256, metavar="MiB",
                         help="the file --units reads (default 256 MiB; it is removed after)")
     args = parser.parse_args(argv)
     if args.units is not None:

@@ -40,6 +40,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolE
 from dataclasses import dataclass
 
 from fibext import _parallel
+from fibext._cli import int_in
 from fibext._contract import index_n
 from fibext._pyfib import fib
 
@@ -368,26 +369,13 @@ def _measure(kind, workers, repeat):
     return min(times)
 
 
-def _int_in(name, low, high):
-    """An argparse type: an int in [low, high], else a usage error naming the option."""
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an int, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be in [{low}, {high}], got {value}")
-        return value
-    return parse
-
-
 def main(argv=None):
     """Print seconds per batch and speedup over 1 worker, for each kind x workers."""
     parser = argparse.ArgumentParser(prog="python -m fibext.parallel", description=main.__doc__)
-    parser.add_argument("--repeat", type=_int_in("repeat", 1, 1000), default=5,
+    parser.add_argument("--repeat", type=int_in("repeat", 1, 1000), default=5,
                         help="batches timed per cell (min kept)")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=KINDS)
-    parser.add_argument("--workers", nargs="+", type=_int_in("workers", 1, MAX_WORKERS),
+    parser.add_argument("--workers", nargs="+", type=int_in("workers", 1, MAX_WORKERS),
                         default=worker_counts())
     args = parser.parse_args(argv)
     workers = sorted(set(args.workers) | {1})

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from fibext._cli import int_in
+
 #: Bytes per block: the random reads and the sequential latency reads (a page, and the
 #: logical block of most devices, which O_DIRECT requires offsets and sizes to be a
 #: multiple of).
@@ -363,25 +365,15 @@ def format_table(rows):
     return "\n".join(lines + [""] + notes)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv=None):
     """Every memory unit of this machine: the caches and RAM, and the storage under DIR."""
     parser = argparse.ArgumentParser(prog="python -m fibext.storage", description=main.__doc__)
     parser.add_argument("--dir", default=".",
                         help="directory whose storage is measured (default: the current one); "
                              "a temporary file is written there and removed")
-    parser.add_argument("--size", type=_positive_int, default=DEFAULT_SIZE_MIB, metavar="MiB",
+    parser.add_argument("--size", type=int_in("--size"), default=DEFAULT_SIZE_MIB, metavar="MiB",
                         help=f"size of the test file (default {DEFAULT_SIZE_MIB})")
-    parser.add_argument("--random-reads", type=_positive_int, default=2000, metavar="N",
+    parser.add_argument("--random-reads", type=int_in("--random-reads"), default=2000, metavar="N",
                         help="random 4 KiB reads (default 2000)")
     parser.add_argument("--storage-only", action="store_true",
                         help="skip the caches and RAM")
