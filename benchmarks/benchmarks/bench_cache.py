@@ -41,12 +41,11 @@ skipped (NotImplementedError), never failed.
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
-from .common import optional
+from .common import optional, require_counted, valgrind
 
 VARIANTS = optional("fibext", "VARIANTS", {})
 #: (bytes, ways, line bytes) of the simulated caches.  Never change: every line's history
@@ -102,11 +101,6 @@ for make in CASES:
     run({k2})
     mark()
 """
-
-
-def valgrind():
-    """The valgrind executable, or None."""
-    return shutil.which("valgrind")
 
 
 def _cache_option(level):
@@ -249,14 +243,6 @@ def fib_counts(variants=None, ns=NS, loops=FIB_LOOPS, python=None):
     return {case: summarise(delta, k) for case, delta in zip(cases, deltas)}
 
 
-def _require(counts, key, what):
-    """Skip (NotImplementedError) what setup_cache could not count."""
-    if valgrind() is None:
-        raise NotImplementedError("valgrind is not installed (benchmarks/env.sh installs it)")
-    if key not in counts:
-        raise NotImplementedError(f"{what} is not in this commit's fibext")
-
-
 class MemoryCache:
     """Simulated misses per element (per access: random, chase, strided) of every compiled
     memory kernel, D1 and LL, and simulated cycles per element, at working sets inside D1,
@@ -279,7 +265,7 @@ class MemoryCache:
     setup_cache.timeout = TIMEOUT
 
     def setup(self, counts, impl, pattern, size):
-        _require(counts, (impl, pattern, size), f"the {impl} {pattern} kernel")
+        require_counted(counts, (impl, pattern, size), f"the {impl} {pattern} kernel")
 
     def track_d1_misses(self, counts, impl, pattern, size):
         return round(counts[(impl, pattern, size)]["d1"], DECIMALS["misses"])
@@ -315,7 +301,7 @@ class FibCycles:
     setup_cache.timeout = TIMEOUT
 
     def setup(self, counts, variant, n):
-        _require(counts, (variant, n), f"variant {variant!r}")
+        require_counted(counts, (variant, n), f"variant {variant!r}")
 
     def track_cycles(self, counts, variant, n):
         return round(counts[(variant, n)]["cycles"], DECIMALS["cycles"])

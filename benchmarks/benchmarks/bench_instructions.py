@@ -27,12 +27,11 @@ skipped (NotImplementedError), never failed.
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
-from .common import NS_ENDS, optional, safe_import
+from .common import NS_ENDS, optional, require_counted, safe_import, valgrind
 
 VARIANTS = optional("fibext", "VARIANTS", {})
 memory = None
@@ -76,11 +75,6 @@ for f, args in CASES:
     loop(f, args, {k2})
     mark()
 """
-
-
-def valgrind():
-    """The valgrind executable, or None."""
-    return shutil.which("valgrind")
 
 
 def callgrind_counts(setup, n_cases, loops, python=None, timeout=TIMEOUT):
@@ -151,14 +145,6 @@ def memory_counts(impls=MEMORY_IMPLS, patterns=MEMORY_PATTERNS, size=MEMORY_SIZE
     return dict(zip(cases, counts))
 
 
-def _require(counts, key, what):
-    """Skip (NotImplementedError) what setup_cache could not count."""
-    if valgrind() is None:
-        raise NotImplementedError("valgrind is not installed (benchmarks/env.sh installs it)")
-    if key not in counts:
-        raise NotImplementedError(f"{what} is not in this commit's fibext")
-
-
 class FibInstructions:
     """Instructions per fib(n) call from Python, for each variant (callgrind, exact)."""
 
@@ -178,7 +164,7 @@ class FibInstructions:
     setup_cache.timeout = TIMEOUT
 
     def setup(self, counts, variant, n):
-        _require(counts, (variant, n), f"variant {variant!r}")
+        require_counted(counts, (variant, n), f"variant {variant!r}")
 
     def track_instructions(self, counts, variant, n):
         return counts[(variant, n)]
@@ -201,7 +187,7 @@ class MemoryInstructions:
     setup_cache.timeout = TIMEOUT
 
     def setup(self, counts, impl, pattern):
-        _require(counts, (impl, pattern), f"the {impl} {pattern} kernel")
+        require_counted(counts, (impl, pattern), f"the {impl} {pattern} kernel")
 
     def track_instructions(self, counts, impl, pattern):
         return counts[(impl, pattern)]

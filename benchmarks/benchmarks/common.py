@@ -8,6 +8,7 @@ missing raises NotImplementedError from setup(), which asv records as skipped, n
 import contextlib
 import importlib
 import os
+import shutil
 
 #: fib's arguments in the timed benchmarks.  Append only: each value is a line in the history.
 NS = [0, 10, 90]
@@ -47,4 +48,17 @@ def optional(module, name, default):
 def require(available, what):
     """Skip the benchmark (NotImplementedError) when this commit lacks what it measures."""
     if not available:
+        raise NotImplementedError(f"{what} is not in this commit's fibext")
+
+
+def valgrind():
+    """The valgrind executable, or None (the counted and simulated benchmarks then skip)."""
+    return shutil.which("valgrind")
+
+
+def require_counted(counts, key, what):
+    """Skip (NotImplementedError) what a valgrind set-up could not count."""
+    if valgrind() is None:
+        raise NotImplementedError("valgrind is not installed (apt-get install valgrind)")
+    if key not in counts:
         raise NotImplementedError(f"{what} is not in this commit's fibext")
