@@ -307,8 +307,9 @@ def _figure(value):
 def preflight(args):
     """Say at the start what cannot work, before anything is measured."""
     if not args.publish_only and shutil.which("valgrind") is None:
-        print("valgrind not found: the instruction counts (bench_instructions) are skipped "
-              "(install it: apt-get install valgrind)", flush=True)
+        print("valgrind not found: the instruction counts and the simulated cache misses and "
+              "cycles (bench_instructions, bench_cache) are skipped (install it: apt-get "
+              "install valgrind)", flush=True)
     missing = vendor.missing_tools(ROOT / ".asv" / "vendor-cache")
     if missing:
         raise ToolError(f"{', '.join(missing)} not found: the offline site needs it to fetch "
