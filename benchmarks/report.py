@@ -101,25 +101,25 @@ def bar_chart(rows, path, machine):
     plt.close(fig)
 
 
-def history_series(results, benchmark, n, commits=None):
-    """(commit hashes oldest first, {variant: [value or None per commit]}) of one benchmark's
-    fib(n) lines across every commit with results (in commits' order where given)."""
-    by_commit = {r.commit_hash: values_by_benchmark(r).get(benchmark, {}) for r in results}
-    order = [c for c in commits if c in by_commit] if commits else [
-        r.commit_hash for r in sorted(results, key=lambda r: r.date or 0)]
+def history_series(by_commit, order, benchmark, n):
+    """{variant: [value or None per commit of order]} of one benchmark's fib(n) lines;
+    by_commit: {commit: values_by_benchmark() of its results}."""
     lines = {}
     for i, commit in enumerate(order):
-        for combo, value in by_commit[commit].items():
+        for combo, value in by_commit[commit].get(benchmark, {}).items():
             if len(combo) == 2 and param_value(combo[1]) == n:
                 lines.setdefault(param_value(combo[0]), [None] * len(order))[i] = value
-    return order, lines
+    return lines
 
 
 def history_figure(results, path, machine, thresholds, commits=None, n=90):
     """Every fib variant's published fib(n) per commit (log scale) above its instruction
     counts per commit, each step asv's fit finds marked with its ratio.  False without data."""
-    order, times = history_series(results, FIB, n, commits)
-    _, counts = history_series(results, COUNTS, n, commits)
+    by_commit = {r.commit_hash: values_by_benchmark(r) for r in results}   # read once
+    order = [c for c in commits if c in by_commit] if commits else [
+        r.commit_hash for r in sorted(results, key=lambda r: r.date or 0)]
+    times = history_series(by_commit, order, FIB, n)
+    counts = history_series(by_commit, order, COUNTS, n)
     if not any(v is not None for line in times.values() for v in line):
         return False
     has_counts = any(v is not None for line in counts.values() for v in line)
