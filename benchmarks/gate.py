@@ -26,7 +26,6 @@ THRESHOLDS_MEASURED.
 """
 
 import argparse
-import json
 import math
 import pathlib
 import shutil
@@ -119,22 +118,14 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
     samples recorded, results kept apart in results_dir (emptied first: only this run's
     results are judged).  asv's exit code (0, or 2 when a benchmark failed)."""
     root = pathlib.Path(root).resolve()
-    conf = repo.load_conf(root)
-    # Absolute paths: asv reads some relative to the config file, some to the directory it
-    # runs in.  Same repository, environments and suite; results kept apart.
-    conf["repo"] = str(root)
-    for key in ("env_dir", "html_dir", "benchmark_dir"):
-        conf[key] = str(root / conf[key])
-    conf["results_dir"] = str(root / results_dir)
     shutil.rmtree(root / results_dir, ignore_errors=True)
     config = root / ".asv" / "gate.asv.conf.json"  # .asv/ is ignored by git
-    config.parent.mkdir(exist_ok=True)
-    config.write_text(json.dumps(conf, indent=1))
+    use_config = repo.config_copy(config, root, results_dir=root / results_dir)
     hashfile = root / ".asv" / "gate-hashes.txt"
     hashfile.write_text(f"{base}\n{head}\n")
     try:
         repo.register_machine(machine, cwd=root)
-        command = ["--config", str(config), "run", f"HASHFILE:{hashfile}", "--machine", machine,
+        command = [*use_config, "run", f"HASHFILE:{hashfile}", "--machine", machine,
                    "--show-stderr", "--record-samples", "--interleave-rounds"]
         for pattern in bench:
             command += ["--bench", pattern]

@@ -244,15 +244,8 @@ def publish(args):
 def quick_config():
     """A copy of asv.conf.json whose results and site live in .asv/quick/ (the environments
     are shared): the arguments that make asv use it."""
-    conf = repo.load_conf()
-    conf["repo"] = str(ROOT)
-    for key in ("env_dir", "benchmark_dir"):
-        conf[key] = str(ROOT / conf[key])
-    conf["results_dir"], conf["html_dir"] = str(QUICK / "results"), str(QUICK / "html")
-    path = QUICK / "asv.conf.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(conf, indent=1))
-    return ["--config", str(path)]
+    return repo.config_copy(QUICK / "asv.conf.json", results_dir=QUICK / "results",
+                            html_dir=QUICK / "html")
 
 
 def working_tree(args):
@@ -263,17 +256,11 @@ def working_tree(args):
     print("+ pip install . (the working tree, into this checkout's environment)", flush=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--force-reinstall", str(ROOT)], check=True)
-    conf = repo.load_conf()
-    conf["repo"] = str(ROOT)
-    conf["benchmark_dir"] = str(ROOT / conf["benchmark_dir"])
-    conf["results_dir"], conf["html_dir"] = str(tree / "results"), str(tree / "html")
-    conf["env_dir"] = str(tree / "env")
     shutil.rmtree(tree / "results", ignore_errors=True)
-    config = tree / "asv.conf.json"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(json.dumps(conf, indent=1))
+    use_config = repo.config_copy(tree / "asv.conf.json", results_dir=tree / "results",
+                                  html_dir=tree / "html", env_dir=tree / "env")
     head = repo.commit_of("HEAD")
-    run = ["--config", str(config), "run", "--python=same", "--set-commit-hash", head,
+    run = [*use_config, "run", "--python=same", "--set-commit-hash", head,
            "--machine", args.machine, "--show-stderr"]
     for pattern in args.bench:
         run += ["--bench", pattern]
