@@ -175,10 +175,13 @@ def measure(args, publish):
         run += ["--bench", pattern]
     if args.quick:
         run.append("--quick")
-    status, started, done = 0, time.monotonic(), 0
+    status, started, done, already = 0, time.monotonic(), 0, None
     for k, commit in enumerate(hashes, start=1):
-        # the tip always goes to asv, whose discovery brings benchmarks.json up to date
-        if k > 1 and not args.bench and complete(args.results, args.machine, commit):
+        # the tip always goes to asv, whose discovery brings benchmarks.json up to date; the
+        # results on disk are read once after it
+        if k == 2 and not args.bench:
+            already = complete_commits(args.results, args.machine)
+        if already and commit in already:
             print(f"== commit {k} of {len(hashes)}: {commit[:8]} has every result already")
             continue
         # asv's own record of the last commit measured (build and benchmarks; environment
@@ -202,22 +205,22 @@ def measure(args, publish):
     return status
 
 
-def complete(results_dir, machine, commit):
-    """Whether commit's results hold every benchmark of the suite (benchmarks.json, at its
-    current version) and none failed: then asv would skip it anyway, after a discovery that
-    installs the commit (seconds each), so the main job does not call asv for it."""
+def complete_commits(results_dir, machine):
+    """The commits whose results hold every benchmark of the suite (benchmarks.json, at its
+    current version) with none failed: asv would skip them anyway, after a discovery that
+    installs each commit (seconds apiece), so the main job does not call asv for them."""
     try:
         benchmarks = load_benchmarks(results_dir)
     except (OSError, ValueError):
-        return False
+        return set()
+    done = set()
     for result in results_of(results_dir, machine):
-        if result.commit_hash != commit:
-            continue
         if set(result.get_result_keys(benchmarks)) != set(benchmarks):
-            return False
+            continue
         values = [result.get_result_value(name, benchmarks[name]["params"]) for name in benchmarks]
-        return not any(v is None or (isinstance(v, list) and None in v) for v in values)
-    return False
+        if not any(v is None or (isinstance(v, list) and None in v) for v in values):
+            done.add(result.commit_hash)
+    return done
 
 
 def _result_mtimes(results_dir, machine):
