@@ -69,10 +69,20 @@ def test_measure_samples_every_line_of_the_installed_fibext():
             assert len(values) == 4 and all(v > 0 for v in values)
     assert len(samples[sampling.NOOP_KEY]) == 4
     assert len(samples[sampling.pure_c_key("latency", 90)]) == 4
+    assert len(samples[sampling.CONTROL_KEY]) == 4
     # fib(90) loops 90 times: slower than fib(0) for every variant
     for name in fibext.VARIANTS:
         assert (sampling.robust_figure(samples[sampling.fib_key(name, 90)])
                 > sampling.robust_figure(samples[sampling.fib_key(name, 0)]))
+
+
+def test_the_control_is_fibs_loop_in_the_suite_itself():
+    # the same work as the pure-Python variant (bit for bit), in code no commit of fibext holds
+    import fibext
+    for n in (0, 1, 10, 90):
+        assert sampling.control(n) == fibext.VARIANTS["python"](n)
+    assert sampling.control(90) == 2.880067194370816e+18
+    assert "fibext" not in sampling.control.__module__
 
 
 def test_a_failing_sampling_process_is_an_error_not_an_empty_result(monkeypatch):
@@ -85,7 +95,8 @@ def test_each_line_says_what_its_number_is():
     # asv shows the benchmark's source on the site: the docstring must match the sampling.
     how = (f"{sampling.PROCESSES * sampling.ROUNDS} samples of {sampling.NUMBER:,} calls")
     for method in (bench_fib.Fib.track_call, bench_fib.FibNoop.track_call,
-                   bench_fib.PureC.track_latency, bench_fib.PureC.track_throughput):
+                   bench_fib.PureC.track_latency, bench_fib.PureC.track_throughput,
+                   bench_fib.Control.track_call):
         doc = " ".join(inspect.getdoc(method).split())
         assert doc.startswith("ns per") and how in doc, doc
         assert "fastest quarter" in doc

@@ -1,6 +1,7 @@
-"""fib: ns per call of every variant, the no-op floor under them, and pure C timed in C.
+"""fib: ns per call of every variant, the no-op floor under them, pure C timed in C, and a
+control line that only the machine can move.
 
-All three classes share one measurement a commit (their common setup_cache: asv runs it once
+Every class shares one measurement a commit (their common setup_cache: asv runs it once
 and hands each line its samples); sampling.py says how it samples and why.
 """
 
@@ -45,6 +46,17 @@ class FibNoop(_Sampled):
         the median of the fastest quarter of 80 samples of 20,000 calls (16 fresh processes x 5
         interleaved rounds of every line)."""
         return self.figure(cache, sampling.NOOP_KEY)
+
+
+class Control(_Sampled):
+    version = "control-1"
+
+    def track_call(self, cache):
+        """ns per call of fib(90)'s loop in pure Python, defined in the benchmark suite, not in
+        fibext: the same code at every commit, so this line is flat unless the machine changed
+        (where it stands out, the main job measures that commit's fib lines again).  The median
+        of the fastest quarter of 80 samples of 20,000 calls, sampled with every fib line."""
+        return self.figure(cache, sampling.CONTROL_KEY)
 
 
 class PureC(_Sampled):

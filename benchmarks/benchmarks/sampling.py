@@ -48,6 +48,19 @@ def fib_key(variant, n):
 
 
 NOOP_KEY = "noop"
+#: The control line: control(NS[-1]), sampled with the others.
+CONTROL_KEY = "control"
+
+
+def control(n):
+    """fib's loop in pure Python, defined here in the suite and not in fibext: the same code
+    in the same interpreter at every commit, so its figure moves only when the machine does.
+    A commit whose control stands apart from the others' was measured on a disturbed machine
+    (benchmarks/control.py measures it again)."""
+    a, b = 0.0, 1.0
+    for _ in range(n):
+        a, b = a + b, a
+    return a
 
 
 def pure_c_key(kind, n):
@@ -90,6 +103,8 @@ def _sample(spec):
         noop = None
     if noop is not None:
         timers[NOOP_KEY] = timeit.Timer("noop(0)", "noop = _noop", globals={"_noop": noop})
+    timers[CONTROL_KEY] = timeit.Timer("control(n)", "control = _control; n = _n",
+                                       globals={"_control": control, "_n": max(ns)})
     time_c = getattr(fibext, "time_c", None)
     samples = {key: [] for key in timers}
     keys = list(timers)
