@@ -44,6 +44,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
+import control
 import noise as noise_report
 import repo
 import steps
@@ -256,7 +257,8 @@ def make_clone(workdir, source=ROOT, branch="main"):
 
 
 def run_history(clone, commits, machine=MACHINE):
-    """asv run on every commit, samples recorded: the counts, then the times; then the
+    """asv run on every commit, samples recorded: the counts, then the times, then again the
+    sampled lines of a commit whose control line stands out (control.py); then the
     clone's own main job publishes them (--publish-only: the site, its step markers, the
     report).  Returns the worst exit status."""
     repo.register_machine(machine, cwd=clone)
@@ -269,6 +271,16 @@ def run_history(clone, commits, machine=MACHINE):
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for extra in (["--bench", COUNTS_BENCH], ["--bench", SIMULATED_BENCH], ["--bench", TIMES]):
         status = max(status, repo.asv(*run, *extra, cwd=clone, check=False).returncode)
+
+    def run_again(shas, bench):  # the main job's rule for a commit sampled on a busy machine
+        nonlocal status
+        again = clone / ".asv" / "drill-hashes-again.txt"
+        again.write_text("\n".join(shas) + "\n")
+        status = max(status, repo.asv("run", f"HASHFILE:{again}", *run[2:], "--bench", bench,
+                                      cwd=clone, check=False).returncode)
+
+    control.measure_again(run_again, clone / ".asv" / "results", machine,
+                          [sha for sha, _ in commits], repo.load_thresholds(clone)[0])
     published = subprocess.run([sys.executable, "benchmarks/history.py", "--publish-only",
                                 "--machine", machine], cwd=clone, capture_output=True, text=True)
     if published.returncode != 0:

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+import control
+import repo
 from conftest import REPO, commit_all, git, main_job, scratch_clone
 
 pytestmark = pytest.mark.slow
@@ -89,6 +91,48 @@ def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, sh
     assert kept.read_bytes() == data[: len(data) // 2]   # never deleted
     assert value(results(clone)[json.loads(path.read_text())["commit_hash"]],
                  "bench_fib.FibNoop.track_call")
+
+
+def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
+        tmp_path, shared_env):
+    clone = clone_with_env(tmp_path, shared_env, docs_commits=2)
+    bench = ["--bench", r"bench_fib\.(Control|FibNoop)"]
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    tip = git("rev-parse", "HEAD", cwd=clone)
+
+    def disturb(commit):
+        """Rewrite commit's results as asv stores a commit sampled while the machine ran its
+        interpreter 1.9x slower: the control and the fib lines alike."""
+        (path,) = (clone / ".asv" / "results" / MACHINE).glob(f"{commit[:8]}-*.json")
+        data = json.loads(path.read_text())
+        column = data["result_columns"].index("result")
+        for name in (control.CONTROL, "bench_fib.FibNoop.track_call"):
+            data["results"][name][column] = [v * 1.9 for v in data["results"][name][column]]
+        path.write_text(json.dumps(data))
+        return value(data, control.CONTROL)[0]
+
+    steady = {c: value(data, control.CONTROL)[0] for c, data in results(clone).items()}
+    noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
+    disturb(tip)
+    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    assert f"at 1 commit(s) ({tip[:8]} 1.9" in run.stdout, run.stdout[-3000:]
+    assert "measuring their fib lines again (1 of 2)" in run.stdout
+    again = results(clone)[tip]     # measured again: back among the others
+    assert value(again, control.CONTROL)[0] < 1.5 * max(v for c, v in steady.items() if c != tip)
+    assert value(again, "bench_fib.FibNoop.track_call")[0] < 1.5 * noop
+
+    # still disturbed after the rounds: withheld, not published; the rest of the file stays
+    disturb(tip)
+    found = control.measure_again(lambda commits, bench: None, clone / ".asv" / "results",
+                                  MACHINE, list(steady), repo.load_thresholds(clone)[0],
+                                  rounds=1, pause=0)
+    assert set(found) == {tip}
+    left = results(clone)
+    assert not [k for k in left[tip]["results"] if k.startswith("bench_fib.")]
+    assert all(value(left[c], control.CONTROL) for c in steady if c != tip)
+    # the next run measures what the commit lacks
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    assert value(results(clone)[tip], control.CONTROL)
 
 
 def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_env):

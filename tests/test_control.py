@@ -1,0 +1,85 @@
+"""The control line (benchmarks/control.py): which commits were sampled on a disturbed machine,
+and what the main job does about them.  End to end on real results: test_history.py."""
+
+import pytest
+
+import control
+import repo
+
+
+def test_a_commit_whose_control_stands_above_the_others_is_disturbed():
+    levels = {"a": 1100.0, "b": 1112.0, "c": 2090.0, "d": 1095.0}
+    assert control.disturbed(levels, 0.1) == {"c": pytest.approx(2090 / 1106)}
+
+
+def test_a_steady_or_faster_control_is_not():
+    assert control.disturbed({"a": 1100.0, "b": 1150.0, "c": 1080.0}, 0.1) == {}
+    # one commit sampled in an unusually fast window condemns none of the others
+    assert control.disturbed({"a": 600.0, "b": 1100.0, "c": 1110.0}, 0.1) == {}
+    assert control.disturbed({"a": 1100.0}, 0.1) == {}          # nothing to compare with
+
+
+def test_two_commits_are_compared_with_their_middle():
+    assert control.disturbed({"a": 1000.0, "b": 1150.0}, 0.1) == {}
+    assert control.disturbed({"a": 1000.0, "b": 1900.0}, 0.1) == {"b": pytest.approx(1900 / 1450)}
+
+
+def test_the_tolerance_is_the_control_lines_own_threshold():
+    thresholds = repo.load_thresholds()[0]
+    assert control.tolerance(thresholds) == repo.threshold_for(thresholds, control.CONTROL)
+    assert 0 < control.tolerance(thresholds) < repo.threshold_for(
+        thresholds, "bench_fib.Fib.track_call('capi', 90)")
+
+
+@pytest.fixture
+def fake_history(monkeypatch):
+    """control.measure_again on a history whose controls follow a script: each call of levels()
+    returns the next state; runs, pauses and withheld commits are recorded."""
+    record = {"runs": [], "sleeps": [], "withheld": None, "states": []}
+
+    def levels(results_dir, machine, commits):
+        return record["states"].pop(0)
+
+    def withhold(results_dir, machine, commits):
+        record["withheld"] = set(commits)
+        return 5 * len(commits)
+
+    monkeypatch.setattr(control, "levels", levels)
+    monkeypatch.setattr(control, "withhold", withhold)
+    monkeypatch.setattr(control.time, "sleep", record["sleeps"].append)
+    return record
+
+
+def run_again(record):
+    return lambda commits, bench: record["runs"].append((commits, bench))
+
+
+def test_a_disturbed_commit_is_measured_again_and_kept_once_it_is_in_line(fake_history, capsys):
+    steady = {"a": 1100.0, "b": 1105.0}
+    fake_history["states"] = [{**steady, "c": 2090.0}, {**steady, "c": 1110.0}]
+    found = control.measure_again(run_again(fake_history), "results", "m", ["a", "b", "c"],
+                                  {r"bench_fib\.Control\.": 0.1})
+    assert found == {} and fake_history["withheld"] is None
+    assert fake_history["runs"] == [(["c"], control.SAMPLED)]
+    assert fake_history["sleeps"] == []                  # the first time again: no pause
+    out = capsys.readouterr().out
+    assert "(c 1.89x)" in out and "measuring their fib lines again (1 of 2)" in out
+
+
+def test_a_commit_still_disturbed_after_the_rounds_is_withheld(fake_history, capsys):
+    busy = {"a": 1100.0, "b": 1105.0, "c": 2090.0}
+    fake_history["states"] = [dict(busy), dict(busy), dict(busy)]
+    found = control.measure_again(run_again(fake_history), "results", "m", ["a", "b", "c"],
+                                  {r"bench_fib\.Control\.": 0.1}, rounds=2, pause=7)
+    assert set(found) == {"c"} and fake_history["withheld"] == {"c"}
+    assert fake_history["runs"] == [(["c"], control.SAMPLED)] * 2
+    assert fake_history["sleeps"] == [7]                 # a pause before the second round
+    out = capsys.readouterr().out
+    assert "WITHHELD" in out and "their 5 sampled line(s) are not published" in out
+
+
+def test_a_quiet_history_is_left_alone(fake_history):
+    fake_history["states"] = [{"a": 1100.0, "b": 1105.0}]
+    assert control.measure_again(run_again(fake_history), "results", "m", ["a", "b"],
+                                 {r"bench_fib\.Control\.": 0.1}) == {}
+    assert fake_history["runs"] == [] and fake_history["withheld"] is None
