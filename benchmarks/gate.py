@@ -11,7 +11,8 @@ exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance 
 kind, which ``asv continuous --factor`` cannot express (its one verdict, by medians, could
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
 publishes: for fib, the no-op floor and pure C a robust figure of 80 samples from 16
-processes (benchmarks/benchmarks/sampling.py).
+processes (benchmarks/benchmarks/sampling.py).  When the control line sampled with them
+(control.py) moved between base and head, the machine did: those lines get no verdict (exit 2).
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles
 (bench_cache.py) are exact: the threshold alone decides.
 
@@ -28,9 +29,11 @@ THRESHOLDS_MEASURED.
 import argparse
 import math
 import pathlib
+import re
 import shutil
 import sys
 
+import control
 import repo
 from asvresults import (EXACT_UNITS, entry_name, is_count, is_na, load_benchmarks, load_results,
                         result_lines)
@@ -83,6 +86,19 @@ def judge(base_lines, head_lines, benchmarks, thresholds):
     return rows
 
 
+def withhold_if_control_moved(rows):
+    """When the control line (control.py: the suite's own loop, the same code on both sides)
+    moved beyond its threshold between base and head, the machine changed between their
+    samples: the sampled lines' time verdicts become "unjudged".  The control's row, or None."""
+    moved = next((r for r in rows if r["name"] == control.CONTROL
+                  and r["verdict"] in ("slower", "faster")), None)
+    if moved:
+        for row in rows:
+            if re.match(control.SAMPLED, row["name"]) and row["verdict"] in ("slower", "faster"):
+                row["verdict"] = "unjudged"
+    return moved
+
+
 def _value(value, unit):
     if value is None:
         return "failed"
@@ -106,11 +122,15 @@ def table(rows, show_same=False):
               f"{100 * r['threshold']:.1f}%") for r in shown]
     if not shown:
         cells = [("same", "(every line within its threshold)", "", "", "", "", "")]
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("slower", "faster", "failed", "same")}
+    counts = {v: sum(r["verdict"] == v for r in rows)
+              for v in ("slower", "faster", "failed", "unjudged", "same")}
     return (markdown_table(["verdict", "benchmark", "kind", "base", "head", "ratio", "threshold"],
                            cells, "llllrrr")
             + f"\n\n{len(rows)} lines compared: {counts['slower']} slower, {counts['faster']} "
-              f"faster, {counts['failed']} failed, {counts['same']} within their thresholds.")
+              f"faster, {counts['failed']} failed, "
+              + (f"{counts['unjudged']} unjudged (the control line moved), "
+                 if counts["unjudged"] else "")
+              + f"{counts['same']} within their thresholds.")
 
 
 def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quick=False):
@@ -129,6 +149,8 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
                    "--show-stderr", "--record-samples", "--interleave-rounds"]
         for pattern in bench:
             command += ["--bench", pattern]
+        if bench:  # the control line comes along: it says whether the machine moved
+            command += ["--bench", "^" + re.escape(control.CONTROL)]
         if quick:
             command.append("--quick")
         status = repo.asv(*command, cwd=root, check=False).returncode
@@ -175,6 +197,7 @@ def gate(args, root):
     rows = judge(result_lines(load_results(results_dir, machine, base), benchmarks),
                  result_lines(load_results(results_dir, machine, head), benchmarks),
                  benchmarks, thresholds)
+    moved = withhold_if_control_moved(rows)
     print()
     print(f"Gate: {head[:8]} ({args.head}) against {base[:8]} ({args.base}) on {machine}; "
           f"thresholds from {source}.")
@@ -182,6 +205,11 @@ def gate(args, root):
     if any(r["verdict"] == "slower" for r in rows):
         print("gate: FAIL (a regression beyond its threshold)")
         return 1
+    if moved:
+        print(f"gate: no verdict on the sampled fib lines: the control line moved "
+              f"{moved['ratio']:.3f}x between base and head, so the machine changed between "
+              "their samples, not the code; run the gate again")
+        return 2
     if status == 2 or any(r["verdict"] == "failed" for r in rows):
         print("gate: a benchmark failed (see asv's output above)")
         return 2

@@ -59,6 +59,28 @@ def test_judge_robust_figures_by_the_published_value_and_threshold():
     assert "42 ns" in gate.table(list(rows.values()))
 
 
+def test_no_time_verdict_on_the_sampled_lines_when_the_control_moved():
+    fib, control = "bench_fib.Fib.track_call", "bench_fib.Control.track_call"
+    counts = "bench_instructions.FibInstructions.track_instructions"
+    benchmarks = {**BENCHMARKS, control: {"unit": "ns"}}
+    base = {(fib, ("'cython'", "90")): (42.0, None, None), (control, ()): (1100.0, None, None),
+            (counts, ("'capi'", "90")): (1124.0, None, None)}
+    head = {(fib, ("'cython'", "90")): (80.0, None, None), (control, ()): (2090.0, None, None),
+            (counts, ("'capi'", "90")): (1124.0, None, None)}
+    rows = gate.judge(base, head, benchmarks, repo.load_thresholds()[0])
+    assert {r["name"]: r["verdict"] for r in rows}[fib] == "slower"
+    moved = gate.withhold_if_control_moved(rows)
+    assert moved["name"] == control and moved["ratio"] == pytest.approx(1.9)
+    verdicts = {r["name"]: r["verdict"] for r in rows}
+    assert verdicts == {fib: "unjudged", control: "unjudged", counts: "same"}
+    assert "2 unjudged (the control line moved)" in gate.table(rows)
+    # a steady control leaves every verdict as it was
+    head[(control, ())] = (1120.0, None, None)
+    rows = gate.judge(base, head, benchmarks, repo.load_thresholds()[0])
+    assert gate.withhold_if_control_moved(rows) is None
+    assert {r["name"]: r["verdict"] for r in rows}[fib] == "slower"
+
+
 def test_judge_counts_by_threshold_alone():
     name = "bench_instructions.FibInstructions.track_instructions"
     base = {(name, ("'capi'", "90")): (1124.0, None, None), (name, ("'capi'", "0")): (489.0, None, None),
