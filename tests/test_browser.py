@@ -345,7 +345,6 @@ def test_annotation_pages_that_would_leave_this_machine_are_refused():
 def test_steps_are_marked_on_the_graph_where_the_drill_put_them(browser, drill_site, screenshots):
     """On the drill's published site, fib(90)'s graph carries a marker at each step asv's fit
     finds, with its ratio, and nowhere else: at the injected changes' commits only."""
-    import drill
     assert drill_site.run.returncode == 0, drill_site.run.stdout[-4000:]
     index = json.loads((drill_site.html / "index.json").read_text())
     hash_to_rev = {h: int(r) for r, h in index["revision_to_hash"].items()}

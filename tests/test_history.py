@@ -145,7 +145,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     # the site in a local gh-pages branch, nothing pushed
     pages = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=first).splitlines()
     assert {"index.html", "index.json", "report/index.html", "steps.json"} <= set(pages)
-    assert f"'gh-pages': new commit" in run.stdout and f"{len(pages)} files" in run.stdout
+    assert "'gh-pages': new commit" in run.stdout and f"{len(pages)} files" in run.stdout
     files = git("ls-tree", "-r", "--name-only", "results", cwd=first).splitlines()
     assert "benchmarks.json" in files and f"{MACHINE}/machine.json" in files
     assert len([f for f in files if f.startswith(MACHINE) and not f.endswith("machine.json")]) == 2

@@ -3,7 +3,6 @@ its counts repeat exactly, and they measure the call, not the start-up."""
 
 import pathlib
 import shutil
-import sys
 
 import pytest
 
