@@ -22,6 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+import control  # noqa: E402
 import noise  # noqa: E402
 import repo  # noqa: E402
 import sitepages  # noqa: E402
@@ -140,6 +141,9 @@ def history_figure(results, path, machine, thresholds, commits=None, n=90):
                 ax.annotate(f"{after / before:.2f}x", (i, values[i]), textcoords="offset points",
                             xytext=(4, 6), fontsize=8, color=drawn[0].get_color())
                 ax.axvline(i - 0.5, color=drawn[0].get_color(), alpha=0.3, linewidth=1)
+        if ax is top:
+            _draw_control(ax, [by_commit[c].get(control.CONTROL, {}).get(()) for c in order],
+                          repo.threshold_for(thresholds, control.CONTROL))
         ax.set_yscale("log")
         ax.set_ylabel(label)
         ax.grid(which="both", alpha=0.3)
@@ -151,6 +155,18 @@ def history_figure(results, path, machine, thresholds, commits=None, n=90):
     fig.savefig(path)
     plt.close(fig)
     return True
+
+
+def _draw_control(ax, values, threshold):
+    """The control line (control.py), grey and dashed: flat where the machine was the same."""
+    x = [i for i, v in enumerate(values) if v is not None]
+    if not x:
+        return
+    ax.plot(x, [values[i] for i in x], color="0.45", linestyle="--", linewidth=1,
+            label="control: the suite's own python loop")
+    for i, before, after in steps.time_steps(values, None, threshold):
+        ax.annotate(f"machine {after / before:.2f}x", (i, values[i]), textcoords="offset points",
+                    xytext=(4, 6), fontsize=8, color="0.3")
 
 
 def write_report(html_dir, results_dir, machine, tip=None, commits=None):
@@ -179,9 +195,13 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
         sections.append(("history", "fib across the history",
                          "<p>Each variant's published fib(90) figure per commit, and its exact "
                          "instruction count per commit; a step that asv's own step detection "
-                         "finds beyond the line's threshold is marked with its ratio.</p>"
+                         "finds beyond the line's threshold is marked with its ratio.  The grey "
+                         "dashed line is the control: fib's loop in pure Python from the "
+                         "benchmark suite itself, the same code at every commit, flat unless "
+                         "the machine changed.</p>"
                          + _img("history.png", "Two panels across the commits: ns per fib(90) "
-                                "call per variant, and instructions per call, steps marked")))
+                                "call per variant with the control line, and instructions per "
+                                "call, steps marked")))
     for module_name in FIGURE_MODULES:
         try:
             module = importlib.import_module(module_name)
