@@ -25,7 +25,7 @@ CONTROL = "bench_fib.Control.track_call"
 #: again, and withheld, together.
 SAMPLED = r"^bench_fib\."
 #: Rounds of measuring again before a commit's sampled lines are withheld, and the pause
-#: before each round after the first (a disturbance seen here lasted one to several minutes).
+#: before each round after the first: a short disturbance passes, a long one ends withheld.
 ROUNDS = 2
 PAUSE = 60
 
@@ -36,7 +36,7 @@ def tolerance(thresholds):
 
 
 def levels(results_dir, machine, commits):
-    """{commit: the control's published figure} of those of commits that have one."""
+    """{commit: the control's published figure} of the commits that have one."""
     wanted, found = set(commits), {}
     for result in results_of(results_dir, machine):  # per commit, the newest run first
         if result.commit_hash in wanted and result.commit_hash not in found:
@@ -86,18 +86,18 @@ def measure_again(run, results_dir, machine, commits, thresholds, rounds=ROUNDS,
         found = disturbed(levels(results_dir, machine, commits), limit)
         if not found:
             return {}
-        print(f"\nthe control line stands more than {100 * limit:.0f}% above the commits' median "
-            f"at {len(found)} commit(s) ({_listed(found)}): the machine was disturbed while "
-            f"they were sampled; measuring their fib lines again ({attempt} of {rounds})",
-            flush=True)
+        print(f"\nthe control line stands more than {100 * limit:.0f}% above the commits' "
+              f"median at {len(found)} commit(s) ({_listed(found)}): the machine was disturbed "
+              f"while they were sampled; measuring their fib lines again ({attempt} of "
+              f"{rounds})", flush=True)
         if attempt > 1:
             time.sleep(pause)
         run(sorted(found), SAMPLED)
     found = disturbed(levels(results_dir, machine, commits), limit)
     if found:
         removed = withhold(results_dir, machine, set(found))
-        print(f"\nWITHHELD: the control line still stands out at {_listed(found)} after {rounds} "
-            f"new measurements, so their {removed} sampled line(s) are not published (a false "
-            "step otherwise); the next run of the main job measures them again.  Another job "
-            "on this machine is the usual cause: run when it is quiet.", flush=True)
+        print(f"\nWITHHELD: the control line still stands out at {_listed(found)} after "
+              f"{rounds} new measurements, so their {removed} sampled line(s) are not published "
+              "(a false step otherwise); the next run of the main job measures them again.  "
+              "Another job on this machine is the usual cause: run when it is quiet.", flush=True)
     return found
