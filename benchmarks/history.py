@@ -7,8 +7,9 @@ the report into it (report.py), and says where to open it.  Run again, it measur
 is missing: a commit with no results, a benchmark a commit lacks (new in the suite, or left
 out by --bench), one that failed; a commit whose every benchmark succeeded is never measured
 twice.  asv saves each commit's results when that commit is done, so an interrupted run loses
-only the commit it was on.  --quick is a smoke test: its results and site go to .asv/quick/,
-never into the history.
+only the commit it was on.  Then a commit whose control line stands out (sampled while the
+machine was disturbed) has its fib lines measured again, or withheld (control.py).  --quick is
+a smoke test: its results and site go to .asv/quick/, never into the history.
 """
 
 import argparse
