@@ -79,8 +79,9 @@ def withhold(results_dir, machine, commits):
 
 def measure_again(run, results_dir, machine, commits, thresholds, rounds=ROUNDS, pause=PAUSE):
     """Measure again, up to rounds times, the sampled lines of every commit whose control
-    stands out; withhold them where it still does.  run(commits, bench) runs asv on those
-    commits and benchmarks.  Returns {commit: control ratio} of the commits withheld."""
+    stands out; withhold them where it still does.  run(commits) runs asv on those commits
+    (the SAMPLED benchmarks, or those of them the caller measures).  Returns {commit: control
+    ratio} of the commits withheld."""
     limit = tolerance(thresholds)
     for attempt in range(1, rounds + 1):
         found = disturbed(levels(results_dir, machine, commits), limit)
@@ -92,7 +93,7 @@ def measure_again(run, results_dir, machine, commits, thresholds, rounds=ROUNDS,
               f"{rounds})", flush=True)
         if attempt > 1:
             time.sleep(pause)
-        run(sorted(found), SAMPLED)
+        run(sorted(found))
     found = disturbed(levels(results_dir, machine, commits), limit)
     if found:
         removed = withhold(results_dir, machine, set(found))

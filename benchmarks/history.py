@@ -202,8 +202,8 @@ def measure(args, publish):
         # a commit measured on a disturbed machine is measured again, or withheld
         codes = []
         control.measure_again(
-            lambda commits, bench: codes.append(
-                _asv_run(args, commits, [*options, "--bench", bench])),
+            lambda commits: codes.append(
+                _asv_run(args, commits, [*options, "--bench", control.SAMPLED])),
             args.results, args.machine, hashes, repo.load_thresholds()[0])
         status = max([status, *codes])
     return status

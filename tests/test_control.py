@@ -51,7 +51,7 @@ def fake_history(monkeypatch):
 
 
 def run_again(record):
-    return lambda commits, bench: record["runs"].append((commits, bench))
+    return record["runs"].append
 
 
 def test_a_disturbed_commit_is_measured_again_and_kept_once_it_is_in_line(fake_history, capsys):
@@ -60,7 +60,7 @@ def test_a_disturbed_commit_is_measured_again_and_kept_once_it_is_in_line(fake_h
     found = control.measure_again(run_again(fake_history), "results", "m", ["a", "b", "c"],
                                   {r"bench_fib\.Control\.": 0.1})
     assert found == {} and fake_history["withheld"] is None
-    assert fake_history["runs"] == [(["c"], control.SAMPLED)]
+    assert fake_history["runs"] == [["c"]]
     assert fake_history["sleeps"] == []                  # the first time again: no pause
     out = capsys.readouterr().out
     assert "(c 1.89x)" in out and "measuring their fib lines again (1 of 2)" in out
@@ -72,7 +72,7 @@ def test_a_commit_still_disturbed_after_the_rounds_is_withheld(fake_history, cap
     found = control.measure_again(run_again(fake_history), "results", "m", ["a", "b", "c"],
                                   {r"bench_fib\.Control\.": 0.1}, rounds=2, pause=7)
     assert set(found) == {"c"} and fake_history["withheld"] == {"c"}
-    assert fake_history["runs"] == [(["c"], control.SAMPLED)] * 2
+    assert fake_history["runs"] == [["c"]] * 2
     assert fake_history["sleeps"] == [7]                 # a pause before the second round
     out = capsys.readouterr().out
     assert "WITHHELD" in out and "their 5 sampled line(s) are not published" in out

@@ -124,7 +124,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
 
     # still disturbed after the rounds: withheld, not published; the rest of the file stays
     disturb(tip)
-    found = control.measure_again(lambda commits, bench: None, clone / ".asv" / "results",
+    found = control.measure_again(lambda commits: None, clone / ".asv" / "results",
                                   MACHINE, list(steady), repo.load_thresholds(clone)[0],
                                   rounds=1, pause=0)
     assert set(found) == {tip}
