@@ -25,15 +25,17 @@ class Index:
 
 
 def valid_and_invalid():
-    """Fresh objects (not the small-int cache) whose refcounts only this test touches."""
+    """Fresh objects whose refcounts only this test touches: not small ints, and strings built
+    at run time (literals are shared with the code, one-character strings with the whole
+    interpreter: the count of "x" once moved by 31 between two reads)."""
     return [
         int("1000"),           # fast path: an exact int
         Index(int("1000")),    # slow path through the contract's index_n
         -int("1000"),          # ValueError
         2**40 + int("1"),      # OverflowError
         -(2**100),             # ValueError, huge
-        "ten",                 # TypeError
-        Index("x"),            # TypeError from __index__
+        "".join(["t", "en"]),        # TypeError
+        Index("".join(["x", "y"])),  # TypeError from __index__
         Index(RuntimeError),   # an exception raised by __index__
     ]
 
