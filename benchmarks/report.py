@@ -147,7 +147,10 @@ def history_figure(results, path, machine, thresholds, commits=None, n=90):
         ax.set_yscale("log")
         ax.set_ylabel(label)
         ax.grid(which="both", alpha=0.3)
-    top.legend(fontsize="small", ncol=4)
+    # the legend above the lines, in headroom of its own, where it hides none of them
+    low, high = top.get_ylim()
+    top.set_ylim(low, high * 4)
+    top.legend(fontsize="small", ncol=5, loc="upper center")
     top.set_title(f"fib(90) across the history on {machine}: steps marked with their ratio")
     bottom.set_xticks(range(len(order)), [c[:8] for c in order], rotation=60, fontsize=7)
     bottom.set_xlabel("commit (oldest first)")
@@ -158,11 +161,11 @@ def history_figure(results, path, machine, thresholds, commits=None, n=90):
 
 
 def _draw_control(ax, values, threshold):
-    """The control line (control.py), grey and dashed: flat where the machine was the same."""
+    """The control line (control.py), black and dashed: flat where the machine was the same."""
     x = [i for i, v in enumerate(values) if v is not None]
     if not x:
         return
-    ax.plot(x, [values[i] for i in x], color="0.45", linestyle="--", linewidth=1,
+    ax.plot(x, [values[i] for i in x], color="black", linestyle="--", linewidth=1,
             label="control: the suite's own python loop")
     for i, before, after in steps.time_steps(values, None, threshold):
         ax.annotate(f"machine {after / before:.2f}x", (i, values[i]), textcoords="offset points",
@@ -195,7 +198,7 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
         sections.append(("history", "fib across the history",
                          "<p>Each variant's published fib(90) figure per commit, and its exact "
                          "instruction count per commit; a step that asv's own step detection "
-                         "finds beyond the line's threshold is marked with its ratio.  The grey "
+                         "finds beyond the line's threshold is marked with its ratio.  The black "
                          "dashed line is the control: fib's loop in pure Python from the "
                          "benchmark suite itself, the same code at every commit, flat unless "
                          "the machine changed.</p>"
