@@ -1,6 +1,7 @@
 """The main job keeps the history whole: partial runs never stand in for full ones, unreadable
-results are set aside and measured again, the history lives on in a results branch, and a job
-killed at any moment loses nothing (benchmarks/history.py, on scratch clones)."""
+results are set aside and measured again, a commit sampled on a disturbed machine is measured
+again or withheld, the history lives on in a results branch, and a job killed at any moment
+loses nothing (benchmarks/history.py, on scratch clones)."""
 
 import json
 import os
