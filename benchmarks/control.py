@@ -17,7 +17,7 @@ import re
 import statistics
 import time
 
-from asvresults import results_of, values_by_benchmark
+from asvresults import is_na, results_of
 from repo import threshold_for
 
 CONTROL = "bench_fib.Control.track_call"
@@ -39,9 +39,10 @@ def levels(results_dir, machine, commits):
     """{commit: the control's published figure} of the commits that have one."""
     wanted, found = set(commits), {}
     for result in results_of(results_dir, machine):  # per commit, the newest run first
-        if result.commit_hash in wanted and result.commit_hash not in found:
-            value = values_by_benchmark(result).get(CONTROL, {}).get(())
-            if value is not None:
+        if (result.commit_hash in wanted and result.commit_hash not in found
+                and CONTROL in result.get_all_result_keys()):
+            (value,) = result.get_result_value(CONTROL, [])  # one line: no parameters
+            if not is_na(value):
                 found[result.commit_hash] = value
     return found
 

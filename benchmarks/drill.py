@@ -266,18 +266,18 @@ def run_history(clone, commits, machine=MACHINE):
     hashfile = clone / ".asv" / "drill-hashes.txt"
     hashfile.parent.mkdir(exist_ok=True)
     hashfile.write_text("\n".join(sha for sha, _ in commits) + "\n")
-    run = ["run", f"HASHFILE:{hashfile}", "--machine", machine, "--record-samples",
-           "--show-stderr"]
+    options = ["--machine", machine, "--record-samples", "--show-stderr"]
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
-    for extra in (["--bench", COUNTS_BENCH], ["--bench", SIMULATED_BENCH], ["--bench", TIMES]):
-        status = max(status, repo.asv(*run, *extra, cwd=clone, check=False).returncode)
+    for bench in (COUNTS_BENCH, SIMULATED_BENCH, TIMES):
+        status = max(status, repo.asv("run", f"HASHFILE:{hashfile}", *options, "--bench", bench,
+                                      cwd=clone, check=False).returncode)
 
     def run_again(shas):  # the main job's rule for a commit sampled on a busy machine
         nonlocal status
         again = clone / ".asv" / "drill-hashes-again.txt"
         again.write_text("\n".join(shas) + "\n")
-        status = max(status, repo.asv("run", f"HASHFILE:{again}", *run[2:], "--bench", TIMES,
+        status = max(status, repo.asv("run", f"HASHFILE:{again}", *options, "--bench", TIMES,
                                       cwd=clone, check=False).returncode)
 
     control.measure_again(run_again, clone / ".asv" / "results", machine,

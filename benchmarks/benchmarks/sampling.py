@@ -48,7 +48,7 @@ def fib_key(variant, n):
 
 
 NOOP_KEY = "noop"
-#: The control line: control(NS[-1]), sampled with the others.
+#: The control line: control(n) at the largest n sampled, timed with the others.
 CONTROL_KEY = "control"
 
 
