@@ -36,6 +36,8 @@ from tables import markdown_table
 QUICK = ROOT / ".asv" / "quick"
 #: Where results files that could not be read are set aside (never deleted).
 QUARANTINE = ROOT / ".asv" / "quarantine"
+#: The site's JavaScript libraries, fetched once (vendor.py).
+VENDOR_CACHE = ROOT / ".asv" / "vendor-cache"
 RESULTS_BRANCH = "results"
 STARTED = time.monotonic()
 PAGES_BRANCH = "gh-pages"
@@ -250,7 +252,7 @@ def publish(args):
     repo.asv(*args.config, "publish", capture=True)
     html = pathlib.Path(args.html)
     fill_unmeasured_summaries(html)
-    vendor.make_offline(html, ROOT / ".asv" / "vendor-cache")
+    vendor.make_offline(html, VENDOR_CACHE)
     stepmarks.write(html, repo.load_thresholds()[0])
     commits = repo.git("rev-list", "--first-parent", "--reverse",
                        repo.commit_of(args.branch)).split()
@@ -315,7 +317,7 @@ def preflight(args):
         print("valgrind not found: the instruction counts and the simulated cache misses and "
               "cycles (bench_instructions, bench_cache) are skipped (install it: apt-get "
               "install valgrind)", flush=True)
-    missing = vendor.missing_tools(ROOT / ".asv" / "vendor-cache")
+    missing = vendor.missing_tools(VENDOR_CACHE)
     if missing:
         raise ToolError(f"{', '.join(missing)} not found: the offline site needs it to fetch "
                         "its JavaScript libraries once (install Node.js and npm), so nothing "

@@ -27,6 +27,8 @@ def test_an_archive_of_other_bytes_is_refused_before_it_is_built(tmp_path, monke
 def test_the_main_job_stops_before_measuring_without_npm(tmp_path, monkeypatch):
     monkeypatch.setattr(vendor.shutil, "which", lambda name: None)
     monkeypatch.setattr(history.shutil, "which", lambda name: None)
+    # a checkout whose main job already ran has the libraries cached: not this one
+    monkeypatch.setattr(history, "VENDOR_CACHE", tmp_path / "empty-cache")
     assert vendor.missing_tools(tmp_path / "empty-cache") == ["npm"]
 
     class Args:
