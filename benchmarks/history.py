@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,8 @@ import report
 import repo
 import stepmarks
 import vendor
-from asvresults import entry_name, load_benchmarks, newest_first, results_of, values_by_benchmark
+from asvresults import (entry_name, is_count, load_benchmarks, newest_first, results_of,
+                        values_by_benchmark)
 from repo import HTML, RESULTS, ROOT, ToolError
 from tables import markdown_table
 
@@ -171,7 +173,7 @@ def measure(args, publish):
     commit; asv's worst status (0, or 2 when a benchmark failed)."""
     repo.register_machine(args.machine)
     hashes = recent_commits(args.commits, args.branch)
-    options = ["--machine", args.machine, "--show-stderr", "--record-samples"]
+    options = _options(args)
     # asv skips a commit whose every benchmark succeeded: nothing is measured twice, while a
     # benchmark missing or failed at a commit is measured now
     run = [*options, "--skip-existing-successful"]
@@ -209,6 +211,49 @@ def measure(args, publish):
             args.results, args.machine, hashes, repo.load_thresholds()[0])
         status = max([status, *codes])
     return status
+
+
+def confirm_regressions(args):
+    """Measure once more, from the step's commit to the tip, each timed benchmark the just
+    published Regressions page lists, so that one disturbed measurement cannot stand as a
+    regression; asv's worst status, and whether anything was measured (publish again)."""
+    hashes = recent_commits(args.commits, args.branch)
+    listed = timed_regressions(args.html, load_benchmarks(args.results), hashes)
+    if listed:
+        print(f"\nthe Regressions page lists {len(listed)} timed benchmark(s) with a step: "
+              "measuring them again from the step's commit to the tip", flush=True)
+    status = 0
+    for name, commits in sorted(listed.items()):
+        status = max(status, _asv_run(args, commits,
+                                      [*_options(args), "--bench", "^" + re.escape(name) + "$"]))
+    return status, bool(listed)
+
+
+def timed_regressions(html_dir, benchmarks, hashes):
+    """{benchmark: [commits from its step to the tip]} of the steps asv's Regressions page
+    (regressions.json) lists on timed lines of the commits in hashes (newest first).  Exact
+    counts are left out: measured again, they would give the same numbers."""
+    html_dir = pathlib.Path(html_dir)
+    try:
+        listed = json.loads((html_dir / "regressions.json").read_text())["regressions"]
+        revisions = json.loads((html_dir / "index.json").read_text())["revision_to_hash"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    found = {}
+    for line, _graph, _branch, _index, _latest, _best, regression_steps in listed:
+        name = line.split("(", 1)[0]
+        if name not in benchmarks or is_count(benchmarks[name]):
+            continue
+        for _before_rev, after_rev, *_ in regression_steps:
+            after = revisions.get(str(after_rev))
+            if after in hashes:
+                found.setdefault(name, set()).update(hashes[:hashes.index(after) + 1])
+    return {name: [c for c in hashes if c in commits] for name, commits in found.items()}
+
+
+def _options(args):
+    """What every asv run of the main job is given."""
+    return ["--machine", args.machine, "--show-stderr", "--record-samples"]
 
 
 def _asv_run(args, commits, options):
@@ -386,6 +431,11 @@ def run(args):
 
     status = 0 if args.publish_only else measure(args, publish_now)
     report_dir = publish_now()
+    if not (args.publish_only or args.quick):
+        again, measured = confirm_regressions(args)
+        status = max(status, again)
+        if measured:
+            report_dir = publish_now()
     if args.results_branch and not args.quick:
         commit = commit_directory(RESULTS, RESULTS_BRANCH, "results of the main job", True)
         print(f"results branch {RESULTS_BRANCH!r}: " + (f"new commit {commit[:8]}" if commit

@@ -83,3 +83,30 @@ def test_a_quiet_history_is_left_alone(fake_history):
     assert control.measure_again(run_again(fake_history), "results", "m", ["a", "b"],
                                  {r"bench_fib\.Control\.": 0.1}) == {}
     assert fake_history["runs"] == [] and fake_history["withheld"] is None
+
+
+def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp_path):
+    import json
+
+    import history
+    hashes = ["tip", "c3", "c2", "c1"]            # newest first, as the main job keeps them
+    revisions = {"1": "c1", "2": "c2", "3": "c3", "4": "tip"}
+    (tmp_path / "index.json").write_text(json.dumps({"revision_to_hash": revisions}))
+    listed = [
+        ["bench_memory.Write.track_ns_per_element('copy', 'cython', 262144)", "g", {}, 0,
+         0.26, 0.12, [[3, 4, 0.12, 0.26]]],                       # a step at the tip alone
+        ["bench_parallel.Batch.time_batch('cython_prange', 2)", "g", {}, 0, 0.07, 0.03,
+         [[1, 2, 0.03, 0.07]]],                                   # a plateau of three commits
+        ["bench_instructions.FibInstructions.track_instructions('capi', 90)", "g", {}, 0,
+         1139.0, 1124.0, [[2, 3, 1124.0, 1139.0]]],               # exact: the same again
+        ["bench_gone.Old.time_it", "g", {}, 0, 2.0, 1.0, [[2, 3, 1.0, 2.0]]],  # not in the suite
+    ]
+    (tmp_path / "regressions.json").write_text(json.dumps({"regressions": listed}))
+    benchmarks = {"bench_memory.Write.track_ns_per_element": {"unit": "ns"},
+                  "bench_parallel.Batch.time_batch": {"unit": "seconds"},
+                  "bench_instructions.FibInstructions.track_instructions":
+                      {"unit": "instructions"}}
+    assert history.timed_regressions(tmp_path, benchmarks, hashes) == {
+        "bench_memory.Write.track_ns_per_element": ["tip"],
+        "bench_parallel.Batch.time_batch": ["tip", "c3", "c2"]}
+    assert history.timed_regressions(tmp_path / "no-site", benchmarks, hashes) == {}
