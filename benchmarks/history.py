@@ -225,8 +225,14 @@ def confirm_regressions(args):
     status = 0
     for name, commits in sorted(listed.items()):
         status = max(status, _asv_run(args, commits,
-                                      [*_options(args), "--bench", "^" + re.escape(name) + "$"]))
+                                      [*_options(args), "--bench", _every_line_of(name)]))
     return status, bool(listed)
+
+
+def _every_line_of(name):
+    """asv --bench's regex for every parameter combination of one benchmark (asv matches it
+    against "name(params)" for a parameterized benchmark)."""
+    return "^" + re.escape(name) + r"(\(.*\))?$"
 
 
 def timed_regressions(html_dir, benchmarks, hashes):

@@ -110,3 +110,9 @@ def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp
         "bench_memory.Write.track_ns_per_element": ["tip"],
         "bench_parallel.Batch.time_batch": ["tip", "c3", "c2"]}
     assert history.timed_regressions(tmp_path / "no-site", benchmarks, hashes) == {}
+    # asv matches --bench against "name(params)": the pattern takes every combination, no other
+    import re
+    pattern = history._every_line_of("bench_memory.Write.track_ns_per_element")
+    assert re.search(pattern, "bench_memory.Write.track_ns_per_element('copy', 'cython', 4096)")
+    assert re.search(pattern, "bench_memory.Write.track_ns_per_element")
+    assert not re.search(pattern, "bench_memory.Write.track_ns_per_element_x")
