@@ -217,8 +217,11 @@ def confirm_regressions(args):
     """Measure once more, from the step's commit to the tip, each timed benchmark the just
     published Regressions page lists, so that one disturbed measurement cannot stand as a
     regression; asv's worst status, and whether anything was measured (publish again)."""
-    hashes = recent_commits(args.commits, args.branch)
-    listed = timed_regressions(args.html, load_benchmarks(args.results), hashes)
+    try:
+        benchmarks = load_benchmarks(args.results)
+    except (OSError, ValueError):  # nothing measured yet
+        return 0, False
+    listed = timed_regressions(args.html, benchmarks, recent_commits(args.commits, args.branch))
     if listed:
         print(f"\nthe Regressions page lists {len(listed)} timed benchmark(s) with a step: "
               "measuring them again from the step's commit to the tip", flush=True)
