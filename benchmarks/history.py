@@ -8,8 +8,9 @@ is missing: a commit with no results, a benchmark a commit lacks (new in the sui
 out by --bench), one that failed; a commit whose every benchmark succeeded is never measured
 twice.  asv saves each commit's results when that commit is done, so an interrupted run loses
 only the commit it was on.  Then a commit whose control line stands out (sampled while the
-machine was disturbed) has its fib lines measured again, or withheld (control.py).  --quick is
-a smoke test: its results and site go to .asv/quick/, never into the history.
+machine was disturbed) has its fib lines measured again, or withheld (control.py), and each
+timed step the published Regressions page lists is measured again before it stands.  --quick
+is a smoke test: its results and site go to .asv/quick/, never into the history.
 """
 
 import argparse
