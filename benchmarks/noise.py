@@ -71,7 +71,7 @@ def line_noise(value, stats, samples, history=(), unit=None):
         out["unstable"] = out["iqr"] / 1.35 > STD_LIMIT
         return out
     if unit in EXACT_UNITS:
-        # Counted, not sampled: the same on every run (tests/test_instructions.py), so the
+        # Counted, not sampled: the same on every run (tests/suite/test_instructions.py), so the
         # spread is 0; a difference between commits is a change, not noise.
         out.update(source="exact", n=1, std=0.0, range=0.0)
         return out

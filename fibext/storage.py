@@ -1,8 +1,9 @@
-"""fibext.storage: every memory unit, as the book lists them, measured on this machine.
+"""fibext.storage: the storage row of the book's memory units, and the table's rows and format.
 
 The book's "Memory Units" (spinning disk, SSD, RAM, L1/L2 cache, each better at sequential
-than at random access) as one table: sequential and random read bandwidth and latency of
-each cache level and RAM (from fibext.memory's kernels) and of the storage under a directory.
+than at random access) as one table of :class:`Row`: sequential and random read bandwidth and
+latency.  This module measures the storage under a directory; fibext.units adds the caches and
+RAM (fibext.memory's kernels) and prints the whole table.
 
 Storage: a temporary file of ``size`` MiB is written in the directory, then read with
 O_DIRECT (no page cache: every read goes to the device), in order in 1 MiB blocks
@@ -16,7 +17,7 @@ sat on (/proc/self/mountinfo and /sys/dev/block); on tmpfs the "storage" is memo
 Not a benchmark of the code: storage does not change from commit to commit, so nothing here
 runs in the per-commit asv suite.
 
-``python -m fibext.storage [--dir DIR] [--size MiB]`` prints the table.
+``python -m fibext.storage [--dir DIR] [--size MiB]`` prints the storage row.
 """
 
 import argparse
@@ -165,6 +166,12 @@ def _size_bytes(size_mib):
     return size_mib << 20
 
 
+def check_dir(directory, size_mib):
+    """Refuse (StorageError) a directory or size that measure_storage() could not use, before
+    anything else is measured."""
+    return _check_dir(directory, _size_bytes(size_mib))
+
+
 def _write(fd, size):
     """Fill the file with incompressible bytes and put them on the device."""
     block = os.urandom(CHUNK)
@@ -274,60 +281,8 @@ def measure_storage(directory=".", size_mib=DEFAULT_SIZE_MIB, random_reads=2000,
         note=f"{size_mib} MiB file, {how}; 1 MiB reads, 4 KiB reads one at a time (median)")
 
 
-# ---------------------------------------------------------------------------------------------
-# The caches and RAM, from fibext.memory's kernels
-
-
-def level_sizes(caches=None):
-    """[(unit, working-set bytes)]: half of each cache level where that is at least twice the
-    level below (inside the level, beyond the one below), and RAM at
-    fibext.memory.LLC_FACTOR x the last level (where memory.sizes() ends).
-    """
-    from fibext import memory
-
-    caches = memory.cache_sizes() if caches is None else caches
-    out, below = [], 0
-    for level in sorted(caches):
-        size = caches[level] // 2
-        size -= size % memory.LINE
-        if size >= max(2 * below, memory.LINE):
-            out.append((f"L{level}", size))
-        below = caches[level]
-    llc = max(caches.values()) if caches else memory.DEFAULT_LLC
-    out.append(("RAM", memory.LLC_FACTOR * llc))
-    return out
-
-
-def measure_memory(caches=None, repeat=3, impl="c"):
-    """A :class:`Row` per cache level and RAM: the sequential sum (bandwidth; ns per float64
-    as its sequential latency), the gather through a shuffled index (bandwidth of the 8-byte
-    elements gathered) and the pointer chase (ns per dependent load: the random latency)."""
-    from fibext import memory
-
-    rows = []
-    for unit, size in level_sizes(caches):
-        seq = memory.measure("sequential", impl, size, repeat=repeat, target_ns=2_000_000)
-        gather = memory.measure("random", impl, size, repeat=repeat, target_ns=2_000_000)
-        chase = memory.measure("chase", impl, size, repeat=repeat, target_ns=5_000_000)
-        rows.append(Row(unit=unit, where=f"{_bytes(size)} working set",
-                        seq_bandwidth=8 / (seq * 1e-9), random_bandwidth=8 / (gather * 1e-9),
-                        seq_latency=seq * 1e-9, random_latency=chase * 1e-9,
-                        note=f"{impl} kernels: sum, gather, pointer chase"))
-    return rows
-
-
-def table(directory=".", size_mib=DEFAULT_SIZE_MIB, memory_levels=True, caches=None,
-          random_reads=2000):
-    """Every memory unit: the rows of measure_memory() (if memory_levels) and the storage row.
-    The storage is checked first, so that bad input fails before minutes of measuring."""
-    size = _size_bytes(size_mib)
-    _check_dir(directory, size)
-    rows = measure_memory(caches) if memory_levels else []
-    rows.append(measure_storage(directory, size_mib, random_reads=random_reads))
-    return rows
-
-
-def _bytes(n):
+def format_bytes(n):
+    """n bytes in the largest binary unit that divides it ("4 KiB")."""
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= 1 << shift and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
@@ -366,7 +321,8 @@ def format_table(rows):
 
 
 def main(argv=None):
-    """Every memory unit of this machine: the caches and RAM, and the storage under DIR."""
+    """The storage under DIR, measured as one row of the memory-units table (python -m
+    fibext.units prints the whole table: caches, RAM, the network and this row)."""
     parser = argparse.ArgumentParser(prog="python -m fibext.storage", description=main.__doc__)
     parser.add_argument("--dir", default=".",
                         help="directory whose storage is measured (default: the current one); "
@@ -375,15 +331,12 @@ def main(argv=None):
                         help=f"size of the test file (default {DEFAULT_SIZE_MIB})")
     parser.add_argument("--random-reads", type=int_in("--random-reads"), default=2000, metavar="N",
                         help="random 4 KiB reads (default 2000)")
-    parser.add_argument("--storage-only", action="store_true",
-                        help="skip the caches and RAM")
     args = parser.parse_args(argv)
     try:
-        rows = table(args.dir, args.size, memory_levels=not args.storage_only,
-                     random_reads=args.random_reads)
+        row = measure_storage(args.dir, args.size, random_reads=args.random_reads)
     except StorageError as exc:
         parser.error(str(exc))
-    print(format_table(rows))
+    print(format_table([row]))
     return 0
 
 

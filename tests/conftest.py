@@ -1,4 +1,5 @@
-"""Shared fixtures: every test of fib runs once per variant of the registry."""
+"""Shared fixtures: every test of fib runs once per variant of the registry; the scratch clones
+and published sites of the end-to-end tests (helpers.py holds the plain functions)."""
 
 import os
 import pathlib
@@ -9,7 +10,7 @@ import pytest
 
 import fibext
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+from helpers import REPO, SCRATCH_MACHINE, main_job, scratch_clone
 
 
 @pytest.fixture(params=list(fibext.VARIANTS))
@@ -26,9 +27,6 @@ def fib(variant):
 @pytest.fixture(params=[name for name in fibext.VARIANTS if name != "python"])
 def compiled_fib(request):
     return fibext.VARIANTS[request.param]
-
-
-SCRATCH_MACHINE = "scratch-test-machine"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,27 +48,6 @@ def own_home(tmp_path_factory):
             os.environ[key] = value
 
 
-def git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
-
-
-def commit_all(clone, message):
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", message, cwd=clone)
-
-
-def scratch_clone(directory, docs_commits=0):
-    """A clone of this repository's main in directory/fibext, with docs_commits commits on
-    top that change nothing measurable (a README line each)."""
-    clone = pathlib.Path(directory) / "fibext"
-    git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=directory)
-    for i in range(docs_commits):
-        with open(clone / "README.md", "a") as readme:
-            readme.write(f"\nA line for a test of the history, {i}.\n")
-        commit_all(clone, f"docs {i}")
-    return clone
-
-
 class PublishedSite:
     """A scratch clone of this repository with three commits benchmarked and published."""
 
@@ -81,12 +58,6 @@ class PublishedSite:
         self.first_run = first_run      # its CompletedProcess
         self.html = clone / ".asv" / "html"
         self.results = clone / ".asv" / "results"
-
-
-def main_job(clone, *args):
-    """The main job (benchmarks/history.py) on a clone, as its user runs it."""
-    return subprocess.run([sys.executable, "benchmarks/history.py", *args], cwd=clone,
-                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="session")

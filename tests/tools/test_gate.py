@@ -11,8 +11,8 @@ import pytest
 import drill
 import gate
 import repo
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]

@@ -14,8 +14,8 @@ import pytest
 
 import drill
 import steps
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _git(*args, cwd):

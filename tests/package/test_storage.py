@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from fibext import storage
+from fibext import storage, units
 
 
 def leftovers(directory):
@@ -104,14 +104,14 @@ def test_mount_of_picks_the_longest_prefix(tmp_path):
 
 def test_level_sizes():
     caches = {1: 48 << 10, 2: 1 << 20, 3: 32 << 20}
-    assert storage.level_sizes(caches) == [
+    assert units.level_sizes(caches) == [
         ("L1", 24 << 10), ("L2", 512 << 10), ("L3", 16 << 20), ("RAM", 128 << 20)]
     # a level no larger than twice the one below gets no point of its own
-    assert [u for u, _ in storage.level_sizes({1: 32 << 10, 2: 48 << 10})] == ["L1", "RAM"]
+    assert [u for u, _ in units.level_sizes({1: 32 << 10, 2: 48 << 10})] == ["L1", "RAM"]
 
 
 def test_memory_rows_and_table(tmp_path):
-    rows = storage.measure_memory(caches={1: 32 << 10}, repeat=1)
+    rows = units.measure_memory(caches={1: 32 << 10}, repeat=1)
     assert [r.unit for r in rows] == ["L1", "RAM"]
     for r in rows:
         assert r.seq_bandwidth > 0 and r.random_latency > 0
@@ -120,16 +120,17 @@ def test_memory_rows_and_table(tmp_path):
     assert "| L1 | 16 KiB working set |" in text
 
 
-def test_cli(tmp_path, capsys):
-    assert storage.main(["--dir", str(tmp_path), "--size", "2", "--storage-only",
-                         "--random-reads", "50"]) == 0
+@pytest.mark.parametrize("main, only", [(storage.main, []), (units.main, ["--storage-only"])])
+def test_cli(tmp_path, capsys, main, only):
+    assert main(["--dir", str(tmp_path), "--size", "2", *only, "--random-reads", "50"]) == 0
     out = capsys.readouterr().out
     assert "| storage |" in out and "2 MiB file" in out
+    assert "| L1 |" not in out
     with pytest.raises(SystemExit) as exit_info:
-        storage.main(["--dir", str(tmp_path / "nowhere"), "--storage-only"])
+        main(["--dir", str(tmp_path / "nowhere"), *only])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        storage.main(["--size", "0"])
+        main(["--size", "0", *only])
     assert "at least 1" in capsys.readouterr().err
     assert leftovers(tmp_path) == []

@@ -25,7 +25,7 @@ int, is below one cache line, or needs more memory than the machine has availabl
 (TypeError, ValueError, OverflowError, MemoryError) before anything is allocated.
 
 ``python -m fibext.memory [rounds]`` measures the Cython/C and numpy/Cython ratios live
-(fibext._memory_cli).
+(fibext/memory/__main__.py).
 """
 
 import operator
@@ -354,11 +354,3 @@ def compare(pattern, size, impls, rounds=5, target_ns=5_000_000, **options):
         for impl, workload in workloads.items():
             best[impl] = min(best[impl], workload.cost(repeat=3, target_ns=target_ns))
     return best
-
-
-if __name__ == "__main__":  # python -m fibext.memory: the report lives in its own module
-    import sys
-
-    from fibext._memory_cli import main
-
-    sys.exit(main())

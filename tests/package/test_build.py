@@ -12,8 +12,8 @@ import zipfile
 import pytest
 
 import fibext
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = ["_cyfib.pyx", "_cyfib_cpdef.pyx", "_cywrap.pyx", "_pyfib.py", "cfib.pxd", "fibarg.pxd",
            "cfib.c", "cfib.h", "fibarg.h", "ctiming.c", "ctiming.h", "_capi.c"]
 # C that Cython generates from each .pyx (and from _pyfib.py): never in git nor the sdist.
@@ -118,7 +118,7 @@ def test_pyx_sources_compile_at_import_through_pyximport(tmp_path):
 
 
 def test_git_ignores_build_products():
-    # No generated C among them: setup.py writes it under build/ (tests/test_wheel.py checks
+    # No generated C among them: setup.py writes it under build/ (tests/package/test_wheel.py checks
     # that an in-place build leaves none beside the sources).
     if not (REPO / ".git").exists():
         pytest.fail("the tests run from a git checkout")

@@ -3,14 +3,14 @@
 Prints the pointer-chase latency of Cython and C at every size of sizes(1) with the plateau of
 each cache level, then the sequential and random reads of Cython, C and numpy in L1 and past
 the last-level cache, each as the best of interleaved rounds (fibext.memory.compare).  --units adds the book's
-"memory units" table instead: L1 to RAM and the storage under DIR (fibext.storage).
+"memory units" table instead: L1 to RAM and the storage under DIR (fibext.units).
 """
 
 import argparse
 
 import numpy as np
 
-from fibext import memory
+from fibext import memory, storage, units
 from fibext._cli import int_in
 
 #: A dependent load from RAM is ~100 ns: 20 ms runs keep the count of loads near lmbench's.
@@ -67,9 +67,8 @@ def main(argv=None):
                         help="the file --units reads (default 256 MiB; it is removed after)")
     args = parser.parse_args(argv)
     if args.units is not None:
-        from fibext import storage
         try:
-            print(storage.format_table(storage.table(args.units, args.units_size)))
+            print(storage.format_table(units.table(args.units, args.units_size)))
         except storage.StorageError as error:
             parser.error(str(error))
         return 0
@@ -78,3 +77,7 @@ def main(argv=None):
     _chase_table(args.rounds, caches)
     _read_tables(args.rounds, caches)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

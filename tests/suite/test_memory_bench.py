@@ -7,8 +7,8 @@ import pathlib
 import pytest
 
 from fibext import memory
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def bench(bench_module):

@@ -21,8 +21,8 @@ import pytest
 import fibext
 from fibext import _parallel, parallel
 from fibext._pyfib import fib
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 POOL_KINDS = [k for k in parallel.KINDS if parallel.KIND_SPECS[k].runner != "prange"]
 WORKERS = parallel.worker_counts()
 # A deadlock shows as this timeout, far above what these runs take (under 5 s).

@@ -25,8 +25,9 @@ from playwright.sync_api import sync_playwright
 import fibext
 
 import annotate
+import helpers
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = helpers.REPO
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 # Debian's chromium package; Playwright downloads no browser of its own.

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from fibext import _memory_cli
+from fibext.memory import __main__ as _memory_cli
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -51,7 +51,7 @@ def test_report_runs(monkeypatch, capsys):
 
 
 def test_units_table_is_an_option_with_usage_errors(tmp_path):
-    from fibext import _memory_cli
+    from fibext.memory import __main__ as _memory_cli
     with pytest.raises(SystemExit) as exit_info:
         _memory_cli.main(["--units", str(tmp_path / "missing")])
     assert exit_info.value.code == 2
@@ -59,9 +59,9 @@ def test_units_table_is_an_option_with_usage_errors(tmp_path):
 
 
 def test_units_table_lists_every_unit(tmp_path, capsys, monkeypatch):
-    from fibext import _memory_cli, storage
+    from fibext import units
     # the memory levels are fibext.memory's kernels (tested there): a short table here
-    monkeypatch.setattr(storage, "measure_memory", lambda caches=None: [])
+    monkeypatch.setattr(units, "measure_memory", lambda caches=None: [])
     assert _memory_cli.main(["--units", str(tmp_path), "--units-size", "4"]) == 0
     out = capsys.readouterr().out
     assert "| storage |" in out and ("O_DIRECT" in out or "page cache" in out)

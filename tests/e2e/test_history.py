@@ -15,7 +15,7 @@ import pytest
 
 import control
 import repo
-from conftest import REPO, commit_all, git, main_job, scratch_clone
+from helpers import REPO, commit_all, git, main_job, scratch_clone
 
 pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"

@@ -16,8 +16,8 @@ import sys
 
 import pytest
 import yaml
+from helpers import REPO
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 BIN = pathlib.Path(sys.executable).parent  # this venv's tools: actionlint (the test extra)
 # A path into the repository's own tools, as a run: command names it.

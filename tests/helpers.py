@@ -1,0 +1,38 @@
+"""What the tests share besides fixtures (conftest.py): the checkout, git, scratch clones and the
+main job as its user runs it.  Importable from every test folder (pyproject's pythonpath)."""
+
+import pathlib
+import subprocess
+import sys
+
+#: The checkout under test.
+REPO = pathlib.Path(__file__).resolve().parent.parent
+#: The machine name the end-to-end tests keep their results under.
+SCRATCH_MACHINE = "scratch-test-machine"
+
+
+def git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def commit_all(clone, message):
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", message, cwd=clone)
+
+
+def scratch_clone(directory, docs_commits=0):
+    """A clone of this repository's main in directory/fibext, with docs_commits commits on
+    top that change nothing measurable (a README line each)."""
+    clone = pathlib.Path(directory) / "fibext"
+    git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=directory)
+    for i in range(docs_commits):
+        with open(clone / "README.md", "a") as readme:
+            readme.write(f"\nA line for a test of the history, {i}.\n")
+        commit_all(clone, f"docs {i}")
+    return clone
+
+
+def main_job(clone, *args):
+    """The main job (benchmarks/history.py) on a clone, as its user runs it."""
+    return subprocess.run([sys.executable, "benchmarks/history.py", *args], cwd=clone,
+                          capture_output=True, text=True)
