@@ -2,7 +2,6 @@
 
 import json
 import os
-import pathlib
 import re
 import subprocess
 import sys
@@ -10,9 +9,8 @@ import sys
 import pytest
 from asv import config as asv_config
 from asv import util as asv_util
-import helpers
 
-ROOT = helpers.REPO
+from helpers import REPO as ROOT
 CONF = asv_util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
 # Keys asv reads; asv ignores any other key without a word, so a typo disables a setting.
 KNOWN_KEYS = set(vars(asv_config.Config())) | {"version", "build_cache_size"}

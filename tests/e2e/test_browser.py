@@ -25,9 +25,8 @@ from playwright.sync_api import sync_playwright
 import fibext
 
 import annotate
-import helpers
 
-ROOT = helpers.REPO
+from helpers import REPO as ROOT
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 # Debian's chromium package; Playwright downloads no browser of its own.

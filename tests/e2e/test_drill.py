@@ -3,7 +3,6 @@ the detection finds steps where they are and nowhere else, and the whole drill, 
 scratch clone, reports every injected change at its own commit and no no-op commit."""
 
 import json
-import pathlib
 import random
 import shutil
 import subprocess

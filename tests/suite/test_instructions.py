@@ -1,13 +1,11 @@
 """Exact instruction counts (benchmarks/benchmarks/bench_instructions.py): callgrind is there,
 its counts repeat exactly, and they measure the call, not the start-up."""
 
-import pathlib
 import shutil
 
 import pytest
 
 import fibext
-from helpers import REPO
 
 
 

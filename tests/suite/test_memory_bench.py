@@ -2,12 +2,10 @@
 fibext.memory, are pinned, measure, and skip what a commit lacks."""
 
 import math
-import pathlib
 
 import pytest
 
 from fibext import memory
-from helpers import REPO
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 import fibext
 from fibext import VARIANT_SPECS
 
-ROOT = helpers.REPO
+from helpers import REPO as ROOT
 CALLS = 10_000  # bench_profile.CALLS: calls of fib per profiled loop
 # The Cython-compiled variants and the source each one's profiled fib is reported from.
 CYTHON_SOURCES = {
@@ -68,7 +68,6 @@ def test_asv_profile_sees_every_fib_call(spec, tmp_path):
 PROFILE_SCRIPT = """
 import cProfile, json, pstats, sys
 import fibext
-import helpers
 names = sys.argv[1:]
 seen = {}
 for name in names:

@@ -1,7 +1,6 @@
 """The regression gate (benchmarks/gate.py): thresholds as asv reads them, asv compare's rule
 with a factor per kind, and the command end to end on a scratch clone."""
 
-import pathlib
 import re
 import subprocess
 import sys

@@ -2,12 +2,10 @@
 marked; skipped or malformed results draw nothing rather than fail."""
 
 import math
-import pathlib
 
 import pytest
 
 from fibext import memory
-from helpers import REPO
 
 
 @pytest.fixture
