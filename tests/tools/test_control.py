@@ -88,7 +88,7 @@ def test_a_quiet_history_is_left_alone(fake_history):
 def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp_path):
     import json
 
-    import history
+    import measuring
     hashes = ["tip", "c3", "c2", "c1"]            # newest first, as the main job keeps them
     revisions = {"1": "c1", "2": "c2", "3": "c3", "4": "tip"}
     (tmp_path / "index.json").write_text(json.dumps({"revision_to_hash": revisions}))
@@ -106,13 +106,13 @@ def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp
                   "bench_parallel.Batch.time_batch": {"unit": "seconds"},
                   "bench_instructions.FibInstructions.track_instructions":
                       {"unit": "instructions"}}
-    assert history.timed_regressions(tmp_path, benchmarks, hashes) == {
+    assert measuring.timed_regressions(tmp_path, benchmarks, hashes) == {
         "bench_memory.Write.track_ns_per_element": ["tip"],
         "bench_parallel.Batch.time_batch": ["tip", "c3", "c2"]}
-    assert history.timed_regressions(tmp_path / "no-site", benchmarks, hashes) == {}
+    assert measuring.timed_regressions(tmp_path / "no-site", benchmarks, hashes) == {}
     # asv matches --bench against "name(params)": the pattern takes every combination, no other
     import re
-    pattern = history._every_line_of("bench_memory.Write.track_ns_per_element")
+    pattern = measuring.every_line_of("bench_memory.Write.track_ns_per_element")
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element('copy', 'cython', 4096)")
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element")
     assert not re.search(pattern, "bench_memory.Write.track_ns_per_element_x")

@@ -4,6 +4,7 @@ runs them; the main job checks for npm before measuring."""
 import pytest
 
 import history
+import publishing
 import repo
 import vendor
 
@@ -28,7 +29,7 @@ def test_the_main_job_stops_before_measuring_without_npm(tmp_path, monkeypatch):
     monkeypatch.setattr(vendor.shutil, "which", lambda name: None)
     monkeypatch.setattr(history.shutil, "which", lambda name: None)
     # a checkout whose main job already ran has the libraries cached: not this one
-    monkeypatch.setattr(history, "VENDOR_CACHE", tmp_path / "empty-cache")
+    monkeypatch.setattr(publishing, "VENDOR_CACHE", tmp_path / "empty-cache")
     assert vendor.missing_tools(tmp_path / "empty-cache") == ["npm"]
 
     class Args:

@@ -1,0 +1,230 @@
+"""Measuring: asv run on what the history lacks, one commit per build.
+
+The main job walks main's newest commits, the tip first.  Each commit's build is identified
+(builds.py: its sources, else its wheel's bytes); a build already measured gives the commit its
+results, and asv measures only a build not measured yet (or the benchmarks its measured commit
+lacks), publishing after each.  Then a build whose control line stands out is measured again,
+or withheld (control.py), and each timed step the published Regressions page lists is measured
+again before it stands.  asv_run() is the one way the tools hand commits to asv.
+"""
+
+import json
+import pathlib
+import re
+import time
+
+import builds
+import control
+import repo
+from asvresults import is_count, load_benchmarks, results_of
+from repo import ROOT, ToolError
+
+
+def recent_commits(count, branch, root=ROOT):
+    """The newest count commits of branch's first-parent history, newest first."""
+    tip = repo.commit_of(branch, cwd=root)
+    return repo.git("rev-list", "--first-parent", f"-n{count}", tip, cwd=root).split()
+
+
+def asv_options(settings):
+    """What every asv run of the main job is given."""
+    return ["--machine", settings.machine, "--show-stderr", "--record-samples"]
+
+
+def asv_run(commits, options, config=(), root=ROOT, hashfile="hashes-to-run.txt"):
+    """asv run of commits (through a hash file) with options; its status (0, or 2 when a
+    benchmark failed, its result recorded as failed); anything else is fatal."""
+    path = pathlib.Path(root) / ".asv" / hashfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(commits) + "\n")
+    code = repo.asv(*config, "run", f"HASHFILE:{path}", *options, cwd=root,
+                    check=False).returncode
+    if code not in (0, 2):
+        raise ToolError(f"asv run exited {code} at {', '.join(c[:8] for c in commits)}")
+    return code
+
+
+class Estimate:
+    """What is left of the job, from what it has taken so far: a build (the wheel) for each
+    commit whose sources no commit identified before shares, and a measurement for each of
+    them (two commits of different sources may still turn out to be one build: an upper
+    bound)."""
+
+    def __init__(self, new_sources):
+        self.builds_left = self.measures_left = new_sources
+        self.build_seconds, self.measure_seconds = [], []
+
+    def built(self, seconds):
+        self.builds_left = max(0, self.builds_left - 1)
+        self.build_seconds.append(seconds)
+
+    def measured(self, seconds):
+        self.measures_left = max(0, self.measures_left - 1)
+        self.measure_seconds.append(seconds)
+
+    def left(self):
+        """Seconds left, or None before anything was measured."""
+        if not self.measure_seconds:
+            return None
+        build = sum(self.build_seconds) / len(self.build_seconds) if self.build_seconds else 0
+        measure = sum(self.measure_seconds) / len(self.measure_seconds)
+        return self.builds_left * build + self.measures_left * measure
+
+
+def fmt(seconds):
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def measure(settings, publish):
+    """Give every commit of the history its build's results, measuring each build not yet
+    measured (the tip's first), publishing after each; asv's worst status (0, or 2 when a
+    benchmark failed) and {commit: {environment: build}}."""
+    repo.register_machine(settings.machine)
+    hashes = recent_commits(settings.commits, settings.branch)
+    envs, conf = builds.environments(settings.config)
+    known = {r["source"] for r in builds.load_records(settings.results,
+                                                      settings.machine).values()}
+    estimate = Estimate(len({builds.source_key(c) for c in hashes} - known))
+    options = asv_options(settings)
+    # asv skips a commit whose every benchmark succeeded: nothing is measured twice, while a
+    # benchmark missing or failed at a build's measured commit is measured now
+    run = [*options, "--skip-existing-successful", *_bench_options(settings)]
+    status, identities, measured, complete = 0, {}, set(), None
+    for k, commit in enumerate(hashes, start=1):
+        started = time.monotonic()
+        ids = builds.identify([commit], envs, conf.build_command, settings.results,
+                              settings.machine)[commit]
+        if time.monotonic() - started > 1:
+            estimate.built(time.monotonic() - started)
+        identities[commit] = ids
+        target = builds.choose(commit, ids, settings.results, settings.machine)
+        # the tip always goes to asv, whose discovery brings benchmarks.json up to date; the
+        # results on disk are read once after it
+        if k == 2 and not settings.bench:
+            complete = complete_commits(settings.results, settings.machine)
+        if target in measured or (complete and target in complete):
+            builds.share(commit, ids, settings.results, settings.machine)
+            print(f"== commit {k} of {len(hashes)}: {commit[:8]} is the build asv measured at "
+                  f"{target[:8]}: its results, nothing measured", flush=True)
+            continue
+        left = estimate.left()
+        print(f"\n== commit {k} of {len(hashes)}: {commit[:8]}"
+              + (f", the build asv measured at {target[:8]}" if target != commit else "")
+              + f" ({fmt(time.monotonic() - settings.started)} since the start"
+              + (f", about {fmt(left)} left" if left is not None else "") + ")", flush=True)
+        before = _result_mtimes(settings.results, settings.machine)
+        started = time.monotonic()
+        status = max(status, asv_run([target], run, settings.config))
+        measured.add(target)
+        new = _result_mtimes(settings.results, settings.machine) != before
+        builds.share(commit, ids, settings.results, settings.machine)
+        if new:
+            estimate.measured(time.monotonic() - started)
+            publish(first=(k == 1))
+    if not settings.quick:
+        status = max(status, _measure_disturbed_again(settings, hashes))
+    for line in build_lines(hashes, identities):
+        print(line)
+    return status, identities
+
+
+def build_lines(hashes, identities):
+    """One line a build of the history, its commits newest first."""
+    groups = builds.groups({c: identities[c] for c in hashes if c in identities})
+    return [f"{len(hashes)} commit(s), {len(groups)} build(s):"] + [
+        "  " + builds.describe(group, identities) for group in groups]
+
+
+def _bench_options(settings):
+    options = []
+    for pattern in settings.bench:
+        options += ["--bench", pattern]
+    return options + (["--quick"] if settings.quick else [])
+
+
+def _measure_disturbed_again(settings, hashes):
+    """A build sampled on a disturbed machine is measured again, or withheld (control.py);
+    every commit of it then gets the new results."""
+    targets = list(dict.fromkeys(builds.measured_of(hashes, settings.results,
+                                                    settings.machine).values()))
+    codes = []
+    control.measure_again(
+        lambda commits: codes.append(asv_run(commits, [*asv_options(settings), "--bench",
+                                                       control.SAMPLED], settings.config)),
+        settings.results, settings.machine, targets, repo.load_thresholds()[0])
+    builds.share_all(hashes, settings.results, settings.machine)
+    return max(codes, default=0)
+
+
+def confirm_regressions(settings):
+    """Measure once more, from the step's build to the tip's, each timed benchmark the just
+    published Regressions page lists, so that one disturbed measurement cannot stand as a
+    regression; asv's worst status, and whether anything was measured (publish again)."""
+    try:
+        benchmarks = load_benchmarks(settings.results)
+    except (OSError, ValueError):  # nothing measured yet
+        return 0, False
+    hashes = recent_commits(settings.commits, settings.branch)
+    listed = timed_regressions(settings.html, benchmarks, hashes)
+    if listed:
+        print(f"\nthe Regressions page lists {len(listed)} timed benchmark(s) with a step: "
+              "measuring them again from the step's build to the tip's", flush=True)
+    status = 0
+    targets = builds.measured_of(hashes, settings.results, settings.machine)
+    for name, commits in sorted(listed.items()):
+        status = max(status, asv_run(list(dict.fromkeys(targets[c] for c in commits)),
+                                     [*asv_options(settings), "--bench", every_line_of(name)],
+                                     settings.config))
+    if listed:
+        builds.share_all(hashes, settings.results, settings.machine)
+    return status, bool(listed)
+
+
+def every_line_of(name):
+    """asv --bench's regex for every parameter combination of one benchmark (asv matches it
+    against "name(params)" for a parameterized benchmark)."""
+    return "^" + re.escape(name) + r"(\(.*\))?$"
+
+
+def timed_regressions(html_dir, benchmarks, hashes):
+    """{benchmark: [commits from its step to the tip]} of the steps asv's Regressions page
+    (regressions.json) lists on timed lines of the commits in hashes (newest first).  Exact
+    counts are left out: measured again, they would give the same numbers."""
+    html_dir = pathlib.Path(html_dir)
+    try:
+        listed = json.loads((html_dir / "regressions.json").read_text())["regressions"]
+        revisions = json.loads((html_dir / "index.json").read_text())["revision_to_hash"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    found = {}
+    for line, _graph, _branch, _index, _latest, _best, regression_steps in listed:
+        name = line.split("(", 1)[0]
+        if name not in benchmarks or is_count(benchmarks[name]):
+            continue
+        for _before_rev, after_rev, *_ in regression_steps:
+            after = revisions.get(str(after_rev))
+            if after in hashes:
+                found.setdefault(name, set()).update(hashes[:hashes.index(after) + 1])
+    return {name: [c for c in hashes if c in commits] for name, commits in found.items()}
+
+
+def complete_commits(results_dir, machine):
+    """The commits whose results hold every benchmark of the suite (benchmarks.json, at its
+    current version) with none failed: asv would skip them anyway, after a discovery that
+    installs each commit (seconds apiece), so the main job does not call asv for them."""
+    try:
+        benchmarks = load_benchmarks(results_dir)
+    except (OSError, ValueError):
+        return set()
+    done = set()
+    for result in results_of(results_dir, machine):
+        if set(result.get_result_keys(benchmarks)) != set(benchmarks):
+            continue
+        values = [result.get_result_value(name, benchmarks[name]["params"]) for name in benchmarks]
+        if not any(v is None or (isinstance(v, list) and None in v) for v in values):
+            done.add(result.commit_hash)
+    return done
+
+
+def _result_mtimes(results_dir, machine):
+    return {p: p.stat().st_mtime for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
