@@ -171,6 +171,7 @@ def identify(commits, envs, build_command, results_dir, machine, root=ROOT, log=
             build_id = by_source.get((env.name, source))
             how = "same sources as a commit identified before"
             if build_id is None:
+                log(f"  building {commit[:8]} for {env.name} (its build identity)", flush=True)
                 wheel = build(env, commit, build_command, root)
                 build_id = identity(wheel, env.name)
                 how = "built"
@@ -179,7 +180,7 @@ def identify(commits, envs, build_command, results_dir, machine, root=ROOT, log=
             records[(env.name, commit)] = record
             by_source[(env.name, source)] = build_id
             out[commit][env.name] = build_id
-            log(f"  {commit[:8]} {env.name}: build {build_id[:12]} ({how})")
+            log(f"  {commit[:8]} {env.name}: build {build_id[:12]} ({how})", flush=True)
     return out
 
 

@@ -16,6 +16,10 @@ processes (benchmarks/benchmarks/sampling.py).  When the control line sampled wi
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles
 (bench_cache.py) are exact: the threshold alone decides.
 
+Base and head that are one build (builds.py: the same sources, else the same installed bytes
+in every asv environment) have nothing to measure: the gate says so and exits 0 after at most
+their two builds.
+
 Prints a short table of what changed and exits 1 on a measured regression beyond its
 threshold, 2 for everything else that went wrong (a bad ref, git or asv failing, a benchmark
 failing: with their own message), 0 otherwise.  Results go to .asv/gate-results/, emptied at
@@ -33,6 +37,7 @@ import re
 import shutil
 import sys
 
+import builds
 import control
 import repo
 from asvresults import (EXACT_UNITS, entry_name, is_count, is_na, load_benchmarks, load_results,
@@ -41,6 +46,8 @@ from repo import ToolError, threshold_for
 from tables import markdown_table
 
 GATE_RESULTS = ".asv/gate-results"
+#: Where the gate records the builds it identified (builds.py), apart from its results.
+GATE_BUILDS = ".asv/gate-builds"
 #: Where the thresholds come from (printed by --help).
 THRESHOLDS_MEASURED = """\
 Thresholds: asv.conf.json's "regressions_thresholds", one per kind of benchmark, each above
@@ -162,6 +169,16 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
         hashfile.unlink(missing_ok=True)
 
 
+def one_build(root, base, head, machine):
+    """The build base and head share (a line saying which), or None when they are two."""
+    envs, conf = builds.environments(root=root)
+    ids = builds.identify([base, head], envs, conf.build_command, pathlib.Path(root) / GATE_BUILDS,
+                          machine, root=root)
+    if ids[base] != ids[head]:
+        return None
+    return ", ".join(f"build {build[:12]} in {env}" for env, build in sorted(ids[head].items()))
+
+
 def main(argv=None, root=repo.ROOT):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -191,6 +208,11 @@ def gate(args, root):
     machine = repo.check_machine_name(args.machine or repo.stable_machine_name())
     thresholds, source = repo.load_thresholds(root)
     with repo.checkout_lock("the gate (benchmarks/gate.py)", root):
+        same = one_build(root, base, head, machine)
+        if same:
+            print(f"gate: same build: nothing to measure ({head[:8]} and {base[:8]} install the "
+                  f"same bytes: {same})")
+            return 0
         status = run_pair(root, base, head, machine, args.bench, quick=args.quick)
     results_dir = root / GATE_RESULTS
     benchmarks = load_benchmarks(results_dir)

@@ -142,7 +142,8 @@ def run(settings):
 
     status = 0
     if not settings.publish_only:
-        status, _ = measuring.measure(settings, publish_now)
+        status, _ = measuring.measure(settings, publish_now,
+                                      lambda: publishing.stale(settings))
     report_dir = publish_now()
     if not (settings.publish_only or settings.quick):
         again, measured = measuring.confirm_regressions(settings)

@@ -75,10 +75,11 @@ def fmt(seconds):
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def measure(settings, publish):
+def measure(settings, publish, site_stale=lambda: False):
     """Give every commit of the history its build's results, measuring each build not yet
-    measured (the tip's first), publishing after each; asv's worst status (0, or 2 when a
-    benchmark failed) and {commit: {environment: build}}."""
+    measured (the tip's first), publishing after each (and after the tip's where site_stale()
+    says the site lacks results it could show); asv's worst status (0, or 2 when a benchmark
+    failed) and {commit: {environment: build}}."""
     repo.register_machine(settings.machine)
     hashes = recent_commits(settings.commits, settings.branch)
     envs, conf = builds.environments(settings.config)
@@ -120,6 +121,7 @@ def measure(settings, publish):
         builds.share(commit, ids, settings.results, settings.machine)
         if new:
             estimate.measured(time.monotonic() - started)
+        if new or (k == 1 and site_stale()):
             publish(first=(k == 1))
     if not settings.quick:
         status = max(status, _measure_disturbed_again(settings, hashes))

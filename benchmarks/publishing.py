@@ -21,6 +21,9 @@ QUICK = ROOT / ".asv" / "quick"
 QUARANTINE = ROOT / ".asv" / "quarantine"
 #: The site's JavaScript libraries, fetched once (vendor.py).
 VENDOR_CACHE = ROOT / ".asv" / "vendor-cache"
+#: Written into the site when publish() has finished: a site without it, or older than the
+#: newest results, was cut short or is out of date.
+DONE = ".fibext-published"
 
 
 def quick_config():
@@ -73,4 +76,13 @@ def publish(settings):
     report_dir = report.write_report(html, settings.results, settings.machine, commits[-1],
                                      commits)
     annotate.write_annotations(ROOT, html)
+    (html / DONE).touch()
     return report_dir
+
+
+def stale(settings):
+    """Whether the site misses results it could show (or was cut short while published)."""
+    done = pathlib.Path(settings.html) / DONE
+    newest = [p.stat().st_mtime
+              for p in (pathlib.Path(settings.results) / settings.machine).glob("*.json")]
+    return bool(newest) and (not done.exists() or done.stat().st_mtime < max(newest))

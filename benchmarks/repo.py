@@ -10,8 +10,10 @@ import os
 import pathlib
 import platform
 import re
+import signal
 import subprocess
 import sys
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ASV_DIR = ROOT / ".asv"
@@ -212,6 +214,7 @@ def checkout_lock(job, root=ROOT):
             holder = handle.read().strip() or "another job"
             raise ToolError(f"{holder} holds this checkout ({path}); wait for it to finish "
                             "(two jobs would share asv's environments)") from None
+        end_leftovers(root)
         handle.seek(0)
         handle.truncate()
         handle.write(f"{job} (pid {os.getpid()})\n")
@@ -221,3 +224,56 @@ def checkout_lock(job, root=ROOT):
         finally:
             handle.seek(0)
             handle.truncate()
+
+
+def _ancestors():
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        try:
+            pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def leftovers(root=ROOT):
+    """[(pid, command line)] of asv's processes that work in this checkout: asv itself (run
+    here) and asv_runner's (a Python of this checkout's .asv/).  With the checkout's lock held,
+    nothing of asv should be running here: these are what a killed job left (asv's forkserver
+    sits in a process group of its own and outlives a kill of the job's group)."""
+    root = pathlib.Path(root).resolve()
+    mine = str(root / ".asv") + os.sep
+    found, skip = [], _ancestors()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        try:
+            args = open(f"/proc/{entry}/cmdline", "rb").read().decode(errors="replace")
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue  # gone, or not ours to read
+        args = args.split("\0")
+        if not any("asv" in arg for arg in args):
+            continue
+        if cwd == str(root) or any(arg.startswith(mine) for arg in args):
+            found.append((int(entry), " ".join(a for a in args if a)))
+    return found
+
+
+def end_leftovers(root=ROOT, wait=5.0):
+    """End (SIGKILL) what leftovers() finds, saying so; the pids ended."""
+    found = leftovers(root)
+    for pid, _ in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p, _ in found):
+        time.sleep(0.05)
+    if found:
+        print(f"ended {len(found)} asv process(es) that an earlier job left running in this "
+              "checkout: " + "; ".join(f"pid {pid} ({args[:120]})" for pid, args in found),
+              flush=True)
+    return [pid for pid, _ in found]

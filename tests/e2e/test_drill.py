@@ -12,6 +12,8 @@ import sysconfig
 import pytest
 
 import drill
+import drill_changes
+import drill_detect
 import steps
 from helpers import REPO
 
@@ -42,7 +44,7 @@ def test_every_commit_edits_something_and_the_tip_keeps_one_change(sources):
 
     base_sha = _git("rev-parse", "HEAD", cwd=sources)
     base = snapshot()
-    for step in drill.COMMITS:
+    for step in drill_changes.COMMITS:
         before = snapshot()
         step.edit(sources, base_sha)
         assert snapshot() != before or "README" in step.label, step.label
@@ -50,7 +52,7 @@ def test_every_commit_edits_something_and_the_tip_keeps_one_change(sources):
     # (d) stays in _capi.c, (f) in the sequential kernels; the comments stay too
     assert changed == {"_capi.c", "_cyfib_cpdef.pyx", "cmem.c", "_memory.pyx"}
     text = (sources / "fibext" / "_capi.c").read_text()
-    assert f".rept {drill.NOPS}" in text and "fibext_drill_fib" not in text
+    assert f".rept {drill_changes.NOPS}" in text and "fibext_drill_fib" not in text
 
 
 def test_the_tip_must_list_exactly_the_change_left_in_place(tmp_path):
@@ -62,18 +64,22 @@ def test_the_tip_must_list_exactly_the_change_left_in_place(tmp_path):
     good = [f"{drill.COUNTS}('capi_varargs', 0)", f"{drill.COUNTS}('capi_varargs', 90)",
             "bench_cache.MemoryCache.track_d1_misses('c', 'sequential', 196608)"]
     site(good)
-    assert drill.check_tip(tmp_path, []) == (good, [])
+    assert drill_detect.check_tip(tmp_path, drill_changes.COMMITS) == (good, [])
     site(good[:2])
-    assert "does not list sequential" in drill.check_tip(tmp_path, [])[1][0]
+    assert "does not list sequential" in drill_detect.check_tip(tmp_path, drill_changes.COMMITS)[1][0]
     site(good + [f"{drill.FIB}('capi', 90)"])
-    assert "which no change left at the tip" in drill.check_tip(tmp_path, [])[1][0]
+    assert "which no change left at the tip" in drill_detect.check_tip(
+        tmp_path, drill_changes.COMMITS)[1][0]
+
+
+NOMINAL = drill_detect.nominal_steps(drill_changes.COMMITS)
 
 
 def test_a_time_step_is_asserted_only_where_the_noise_leaves_room():
-    assert drill.supported("cython", 0.15, 0.05)        # 2.8x: always
-    assert drill.supported("capi", 0.10, 0.02)          # 1.22x over 10% + 2 x 2%
-    assert not drill.supported("capi", 0.15, 0.04)      # 1.22x under 15% + 2 x 4%
-    assert not drill.supported("ctypes", 0.15, 0.0)     # no time step injected
+    assert drill_detect.supported(NOMINAL.get("cython"), 0.15, 0.05)        # 2.8x: always
+    assert drill_detect.supported(NOMINAL.get("capi"), 0.10, 0.02)          # 1.22x over 10% + 2 x 2%
+    assert not drill_detect.supported(NOMINAL.get("capi"), 0.15, 0.04)      # 1.22x under 15% + 2 x 4%
+    assert not drill_detect.supported(NOMINAL.get("ctypes"), 0.15, 0.0)     # no time step injected
 
 
 def test_workdir_keeps_what_was_there(tmp_path):
@@ -97,17 +103,17 @@ def _compile(path, tmp_path):
 
 
 def test_injected_c_compiles(sources, tmp_path):
-    drill.slow_capi(sources)
-    drill.nops_capi_varargs(sources)
+    drill_changes.slow_capi(sources)
+    drill_changes.nops_capi_varargs(sources)
     done = _compile(sources / "fibext" / "_capi.c", tmp_path)
     assert done.returncode == 0, done.stderr
     text = (sources / "fibext" / "_capi.c").read_text()
-    assert f"fibext_drill_fib(n, 1, {drill.CAPI_EVERY})" in text
-    assert f".rept {drill.NOPS}" in text
+    assert f"fibext_drill_fib(n, 1, {drill_changes.CAPI_EVERY})" in text
+    assert f".rept {drill_changes.NOPS}" in text
 
 
 def test_injected_cython_compiles(sources, tmp_path):
-    drill.slow_cython(sources)
+    drill_changes.slow_cython(sources)
     pyx = sources / "fibext" / "_cyfib.pyx"
     done = subprocess.run([sys.executable, "-m", "cython", "-3", "-I", str(sources),
                            str(pyx), "-o", str(tmp_path / "_cyfib.c")],
@@ -115,7 +121,7 @@ def test_injected_cython_compiles(sources, tmp_path):
     assert done.returncode == 0, done.stderr
     c = (tmp_path / "_cyfib.c").read_text()
     assert "fibext_drill_fib(int n, int extra, int every)" in c
-    assert f"fibext_drill_fib(__pyx_v_k, {drill.CYTHON_EXTRA}, 1)" in c
+    assert f"fibext_drill_fib(__pyx_v_k, {drill_changes.CYTHON_EXTRA}, 1)" in c
 
 
 def test_count_steps_exact():
@@ -137,34 +143,34 @@ def test_time_steps_find_big_steps_at_their_commit_and_ignore_noise():
 
 def _report(index, mechanism, variant, before, after, n="'90'"):
     name = drill.COUNTS if mechanism == "counts" else drill.FIB
-    return drill.Report(index, mechanism, name, (f"'{variant}'", n), before, after)
+    return drill_detect.Report(index, mechanism, name, (f"'{variant}'", n), before, after)
 
 
 def test_check_passes_the_expected_reports_and_names_the_others():
-    commits = [(f"{i:040x}", "base" if i == 0 else drill.COMMITS[i - 1].label)
-               for i in range(len(drill.COMMITS) + 1)]
+    commits = [(f"{i:040x}", "base" if i == 0 else drill_changes.COMMITS[i - 1].label)
+               for i in range(len(drill_changes.COMMITS) + 1)]
     expected = []
-    for i, step in enumerate(drill.COMMITS, start=1):
+    for i, step in enumerate(drill_changes.COMMITS, start=1):
         for variant, (direction, mechanisms) in step.expect.items():
             before, after = (1.0, 2.0) if direction == "slower" else (2.0, 1.0)
             expected += [_report(i, m, variant, before, after) for m in mechanisms]
-    rows, failures = drill.check(expected, commits)
+    rows, failures = drill_detect.check(expected, commits, drill_changes.COMMITS)
     assert failures == []
-    assert len(rows) == len(drill.COMMITS)
+    assert len(rows) == len(drill_changes.COMMITS)
     assert "own commit" in rows[2][4] and rows[0][4] == "-"
 
     # a no-op commit reported, and an injected change found one commit late
-    capi = next(i for i, step in enumerate(drill.COMMITS, start=1) if "capi" in step.expect)
+    capi = next(i for i, step in enumerate(drill_changes.COMMITS, start=1) if "capi" in step.expect)
     late = [r for r in expected if not (r.index == capi and r.mechanism == "time")]
     late.append(_report(capi + 1, "time", "capi", 1.0, 1.2))
     late.append(_report(1, "time", "ctypes", 1.0, 1.3))
-    rows, failures = drill.check(late, commits)
+    rows, failures = drill_detect.check(late, commits, drill_changes.COMMITS)
     assert any("commit 1" in f and "ctypes" in f for f in failures)
     assert any(f"commit {capi} " in f and "capi slower not reported by time" in f
                and f"[{capi + 1}]" in f
                for f in failures)
     assert any(f"commit {capi + 1} " in f and "unexpected time report" in f for f in failures)
-    table = drill.drill_table(rows)
+    table = drill_detect.drill_table(rows)
     assert table.startswith("| # | commit | change | expected | found where | by what |")
 
 
@@ -176,7 +182,7 @@ def test_drill(drill_site):
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
     assert "drill: pass" in done.stdout
     table = done.stdout[done.stdout.index("| # | commit |"):]
-    for step in drill.COMMITS:
+    for step in drill_changes.COMMITS:
         assert step.label in table
     assert "The 5 noisiest lines:" in done.stdout
     assert "regressions.json (regressions still present at the tip) lists" in done.stdout
@@ -187,7 +193,7 @@ def test_drill(drill_site):
 
 
 def test_injected_strided_read_compiles(sources, tmp_path):
-    drill.strided_sequential(sources)
+    drill_changes.strided_sequential(sources)
     done = _compile(sources / "fibext" / "cmem.c", tmp_path)
     assert done.returncode == 0, done.stderr
     pyx = sources / "fibext" / "_memory.pyx"
@@ -200,15 +206,15 @@ def test_injected_strided_read_compiles(sources, tmp_path):
 
 
 def test_a_host_noisier_than_the_threshold_gets_no_time_verdict():
-    commits = [(f"{i:040x}", "base" if i == 0 else drill.COMMITS[i - 1].label)
-               for i in range(len(drill.COMMITS) + 1)]
+    commits = [(f"{i:040x}", "base" if i == 0 else drill_changes.COMMITS[i - 1].label)
+               for i in range(len(drill_changes.COMMITS) + 1)]
     noise_step = [_report(1, "time", "ctypes", 1.0, 1.19)]       # a no-op commit, 19%
     count_step = [_report(1, "counts", "ctypes", 1.0, 1.02)]
-    _, failures = drill.check(noise_step, commits, time_verdicts=False,
+    _, failures = drill_detect.check(noise_step, commits, drill_changes.COMMITS, time_verdicts=False,
                               time_supported=lambda v: False)
     assert not [f for f in failures if "unexpected" in f]        # listed, not failed
-    _, failures = drill.check(count_step, commits, time_verdicts=False,
+    _, failures = drill_detect.check(count_step, commits, drill_changes.COMMITS, time_verdicts=False,
                               time_supported=lambda v: False)
     assert any("unexpected counts report" in f for f in failures)   # exact ones stay strict
-    _, failures = drill.check(noise_step, commits)
+    _, failures = drill_detect.check(noise_step, commits, drill_changes.COMMITS)
     assert any("unexpected time report" in f for f in failures)     # a quiet host: a failure

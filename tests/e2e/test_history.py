@@ -14,6 +14,7 @@ import time
 import pytest
 
 import control
+import drill_changes
 import repo
 from helpers import REPO, commit_all, git, main_job, scratch_clone
 
@@ -97,7 +98,12 @@ def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, sh
 
 def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
         tmp_path, shared_env):
-    clone = clone_with_env(tmp_path, shared_env, docs_commits=2)
+    # three builds (the control compares builds: the commits of one build share one sampling)
+    clone = clone_with_env(tmp_path, shared_env)
+    drill_changes.c_comment(clone)
+    commit_all(clone, "a comment in C")
+    drill_changes.pyx_comment(clone)
+    commit_all(clone, "a comment in Cython")
     bench = ["--bench", r"bench_fib\.(Control|FibNoop)"]
     ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
     tip = git("rev-parse", "HEAD", cwd=clone)
@@ -149,7 +155,9 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     assert "'gh-pages': new commit" in run.stdout and f"{len(pages)} files" in run.stdout
     files = git("ls-tree", "-r", "--name-only", "results", cwd=first).splitlines()
     assert "benchmarks.json" in files and f"{MACHINE}/machine.json" in files
-    assert len([f for f in files if f.startswith(MACHINE) and not f.endswith("machine.json")]) == 2
+    assert f"{MACHINE}/builds.jsonl" in files          # which commits are one build travels too
+    assert len([f for f in files if f.startswith(MACHINE) and f.endswith(".json")
+                and not f.endswith("machine.json")]) == 2
     # nothing new: the branch is not touched; something new: a commit on top, never a rewrite
     again = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH))
     assert "results branch 'results': nothing new" in again.stdout
@@ -172,11 +180,13 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     assert len(index["revision_to_hash"]) >= 3                              # all of it published
 
 
-#: When to kill: (a line of the job's output to wait for, seconds after it).  Every phase of a
-#: commit (asv's discovery, the build, the sampling, the results file, publishing, the report)
-#: and of the next one.  Writing a results file takes microseconds: a file cut short, as a kill
-#: there leaves it, is test_an_unreadable_results_file_is_set_aside_and_measured_again's case.
-KILLS = [("Discovering benchmarks", 0.5), ("Building", 2), ("Setting up bench_fib", 1),
+#: When to kill: (a line of the job's output to wait for, seconds after it), in the order the
+#: phases come, so that each run reaches the next one: the tip's build (its identity), asv's
+#: discovery and sampling of it, its results and the first site, then the second commit's
+#: build and sampling, the third commit (one build with the second: its results given), and
+#: publishing.  Writing a results file takes microseconds: a file cut short, as a kill there
+#: leaves it, is test_an_unreadable_results_file_is_set_aside_and_measured_again's case.
+KILLS = [("building", 2), ("Discovering benchmarks", 0.5), ("Setting up bench_fib", 1),
          ("+ asv publish", 0), ("+ asv publish", 1.5), ("first site published", 0.2),
          ("== commit 2 of 3", 3), ("Setting up bench_fib", 0.2), ("== commit 3 of 3", 0.5)]
 
@@ -197,40 +207,46 @@ def run_until(args, cwd, marker, delay):
             break
     job.stdout.close()
     job.wait()
-    # asv's forkserver runs in a process group of its own: a crash takes it down too
-    for pid in os.listdir("/proc"):
-        try:
-            if pid.isdigit() and str(cwd).encode() in open(f"/proc/{pid}/cmdline", "rb").read():
-                os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            pass
     return killed_at, lines
 
 
-def test_a_job_killed_at_any_moment_loses_nothing(tmp_path, shared_env):
-    """SIGKILL the main job at every phase of its run, run it again each time; at the end the
-    history is what an uninterrupted run leaves: every commit, every benchmark, every file
-    readable, each under its own commit, nothing set aside that a run did not cut short."""
-    clone = clone_with_env(tmp_path, shared_env, docs_commits=2)
+def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp_path,
+                                                                            shared_env):
+    """SIGKILL the main job's process group at every phase of its run, run it again each time;
+    every kill point is reached.  What asv left running after a kill (its forkserver sits in a
+    process group of its own) is ended by the next run, which says so.  At the end the history
+    is what an uninterrupted run leaves: every commit, every benchmark, every file readable,
+    each under its own commit, nothing set aside that a run did not cut short."""
+    clone = clone_with_env(tmp_path, shared_env, docs_commits=1)
+    drill_changes.c_comment(clone)          # the tip another build: two builds to measure
+    commit_all(clone, "a comment in C")
     args = [sys.executable, "benchmarks/history.py", "-n", "3", "--machine", MACHINE, *BENCH]
-    moments = []
+    moments, left = [], []
     for marker, delay in KILLS:
         killed_at, lines = run_until(args, clone, marker, delay)
+        ended = [line for line in lines if line.startswith("ended ")]
+        for pid, _ in left:                                 # what the last kill left, ended
+            assert not os.path.exists(f"/proc/{pid}"), (pid, lines[:5])
+            assert ended and f"pid {pid} " in ended[0], lines[:5]
+        left = repo.leftovers(clone)
         moments.append(f"{marker!r} + {delay} s -> " + (
-            "killed" if killed_at else f"ran to the end ({lines[-1][:60] if lines else ''})"))
+            f"killed; left running: {[args for _, args in left] or 'nothing'}" if killed_at
+            else f"ran to the end ({lines[-1][:60] if lines else ''})"))
         for commit, data in results(clone).items():   # readable, under its own commit
             assert data["commit_hash"] == commit
     print("kills:\n  " + "\n  ".join(moments))
     run = ok(subprocess.run(args, cwd=clone, capture_output=True, text=True))
+    assert repo.leftovers(clone) == []
     history = results(clone)
     commits = git("rev-list", "-n3", "HEAD", cwd=clone).split()
     assert sorted(history) == sorted(commits)
     for data in history.values():
         for name in ("bench_fib.FibNoop.track_call", "bench_fib.PureC.track_latency"):
             assert value(data, name), (data["commit_hash"], name)
-    killed = sum("killed" in m for m in moments)
-    print(f"{killed} kills; {len(history)} results files checked, all complete")
-    assert killed >= len(KILLS) - 2          # nearly every moment was reached and killed
+    # the two older commits are one build: one measurement, the same results
+    older = [history[c]["results"] for c in commits[1:]]
+    assert older[0] == older[1]
+    assert sum("killed" in m for m in moments) == len(KILLS), moments   # every moment reached
     assert "Published the results" in run.stdout
 
 

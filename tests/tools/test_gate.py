@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import drill
+import drill_changes
 import gate
 import repo
 from helpers import REPO
@@ -107,16 +107,19 @@ def _git(*args, cwd):
 
 @pytest.fixture(scope="module")
 def gate_clone(tmp_path_factory):
-    """A scratch clone with two branches off main: docs (a README line) and slow (the drill's
-    3x slower typed Cython)."""
+    """A scratch clone with three branches off main: docs (a README line), comment (a comment
+    in _capi.c: other bytes, the same code) and slow (the drill's 3x slower typed Cython)."""
     clone = tmp_path_factory.mktemp("gate") / "fibext"
     _git("clone", "--quiet", "--branch", "main", str(REPO), str(clone), cwd=clone.parent)
     commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam"]
     _git("checkout", "-qb", "docs", cwd=clone)
-    drill.readme_line(clone, 1)
+    drill_changes.readme_line(clone, 1)
     _git(*commit, "docs only", cwd=clone)
+    _git("checkout", "-qb", "comment", "main", cwd=clone)
+    drill_changes.c_comment(clone)
+    _git(*commit, "a comment in C", cwd=clone)
     _git("checkout", "-qb", "slow", "main", cwd=clone)
-    drill.slow_cython(clone)
+    drill_changes.slow_cython(clone)
     _git(*commit, "cython 3x slower", cwd=clone)
     _git("checkout", "-q", "main", cwd=clone)
     return clone
@@ -147,8 +150,16 @@ def test_gate_fails_a_slower_branch(gate_clone):
 
 
 @pytest.mark.slow
-def test_gate_passes_a_docs_only_branch(gate_clone):
+def test_gate_answers_at_once_for_one_build(gate_clone):
     done = run_gate(gate_clone, "docs")
+    assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+    assert "gate: same build: nothing to measure" in done.stdout
+    assert "Benchmarking" not in done.stdout and "Gate: " not in done.stdout
+
+
+@pytest.mark.slow
+def test_gate_passes_a_branch_that_changes_no_code(gate_clone):
+    done = run_gate(gate_clone, "comment")
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
     assert "gate: pass" in done.stdout
     counts = [line for line in done.stdout.splitlines() if "| counts |" in line]
