@@ -10,8 +10,8 @@ exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance 
 (Mann-Whitney U, else 99% CI overlap) says they differ: asv compare's rule with a factor per
 kind, which ``asv continuous --factor`` cannot express (its one verdict, by medians, could
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
-publishes: for fib, the no-op floor and pure C a robust figure of 80 samples from 16
-processes (benchmarks/benchmarks/sampling.py).  When the control line sampled with them
+publishes: for fib, the no-op floor and pure C the robust figure of one shared sampling
+(benchmarks/benchmarks/sampling.py).  When the control line sampled with them
 (control.py) moved between base and head, the machine did: those lines get no verdict (exit 2).
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles
 (bench_cache.py) are exact: the threshold alone decides.
@@ -26,8 +26,7 @@ failing: with their own message), 0 otherwise.  Results go to .asv/gate-results/
 the start of each run, never into the published history's .asv/results/.  asv builds commits,
 not the working tree: commit what you want measured.
 
-Why these thresholds (measured on this machine class, a noisy 2-vCPU KVM guest): see
-THRESHOLDS_MEASURED.
+Why these thresholds: see THRESHOLDS_MEASURED.
 """
 
 import argparse
@@ -51,8 +50,8 @@ GATE_BUILDS = ".asv/gate-builds"
 #: Where the thresholds come from (printed by --help).
 THRESHOLDS_MEASURED = """\
 Thresholds: asv.conf.json's "regressions_thresholds", one per kind of benchmark, each above
-the largest change measured between runs of identical binaries on the 2-vCPU KVM guest; the
-measurements are tabled in README.md, "Regressions you can trust".
+the largest change measured between commits or runs that changed nothing; the rule is in
+docs/regressions.md, the measurements (with their hosts) in docs/measurements.md.
 """
 
 

@@ -83,8 +83,8 @@ class DrillSite:
 
 @pytest.fixture(scope="session")
 def drill_site(tmp_path_factory):
-    """benchmarks/drill.py, run once (about 5 minutes here), its clone kept for the tests
-    that look at what it published."""
+    """benchmarks/drill.py, run once (docs/measurements.md has its duration per host), its
+    clone kept for the tests that look at what it published."""
     workdir = tmp_path_factory.mktemp("drill")
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "drill.py"), "--keep",
                           "--workdir", str(workdir)], capture_output=True, text=True, timeout=1800)

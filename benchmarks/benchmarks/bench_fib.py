@@ -2,7 +2,12 @@
 control line that only the machine can move.
 
 Every class shares one measurement a commit (their common setup_cache: asv runs it once
-and hands each line its samples); sampling.py says how it samples and why.
+and hands each line its samples), and every line's figure is sampling.robust_figure() of its
+samples: the median of their fastest quarter.  How the samples are taken (fresh processes,
+interleaved rounds) is said once, in sampling.py, whose PROCESSES, ROUNDS and NUMBER are the
+numbers; why, in docs/measuring.md.  Each line's docstring repeats only the sample count, because
+asv shows it beside the line's graph (tests/suite/test_sampling.py keeps it equal to
+sampling.py's constants).
 """
 
 from . import sampling
@@ -34,7 +39,7 @@ class Fib(_Sampled):
 
     def track_call(self, cache, variant, n):
         """ns per fib(n) call from Python: the median of the fastest quarter of 80 samples of
-        20,000 calls (16 fresh processes x 5 interleaved rounds of every line)."""
+        20,000 calls (sampling.py's constants)."""
         return self.figure(cache, sampling.fib_key(variant, n))
 
 
@@ -43,8 +48,7 @@ class FibNoop(_Sampled):
 
     def track_call(self, cache):
         """ns per call of a METH_O function that does nothing, the floor under every variant:
-        the median of the fastest quarter of 80 samples of 20,000 calls (16 fresh processes x 5
-        interleaved rounds of every line)."""
+        the median of the fastest quarter of 80 samples of 20,000 calls (sampling.py's)."""
         return self.figure(cache, sampling.NOOP_KEY)
 
 
@@ -54,8 +58,9 @@ class Control(_Sampled):
     def track_call(self, cache):
         """ns per call of fib(90)'s loop in pure Python, defined in the benchmark suite, not in
         fibext: the same code at every commit, so this line is flat unless the machine changed
-        (where it stands out, the main job measures that commit's fib lines again).  The median
-        of the fastest quarter of 80 samples of 20,000 calls, sampled with every fib line."""
+        (where it stands out, the main job measures that commit's fib lines again: control.py).
+        The median of the fastest quarter of 80 samples of 20,000 calls, sampled with every fib
+        line."""
         return self.figure(cache, sampling.CONTROL_KEY)
 
 

@@ -4,12 +4,15 @@ Each line is sampled PROCESSES x ROUNDS times: several fresh interpreters one af
 each timing every line in turn, round after round, NUMBER calls per sample.  The figure asv
 stores is robust_figure() of those samples: the median of their fastest quarter.
 
-Why so (measurements: README, "The published figure"): on these shared VMs one host runs a
-loop 1.8x slower in stretches of 0.1-0.5 s (a busy neighbour; the median is then fast or slow
-by chance), another shows a rare fast tail (the fastest sample then jumps with it), and a
-pure-Python loop's speed depends on the process (its hash seed).  Samples from several
-processes, spread over seconds, and a low quantile that ignores a few outliers either way,
-are steady on all three.
+Why so (docs/measuring.md; the records behind it, each with its host: docs/measurements.md):
+on shared VMs one host slowed the loop in stretches shorter than a commit's sampling (a busy
+neighbour: the median is then fast or slow by chance), another showed a rare fast tail (the
+fastest sample then jumps with it), and a pure-Python loop's speed depends on the process (its
+hash seed).  Samples from several processes, spread over seconds, and a low quantile that
+ignores a few outliers either way, are steady on all three.
+
+PROCESSES, ROUNDS and NUMBER below are the one statement of how samples are taken; bench_fib's
+docstrings repeat only the sample count (asv shows them on the site; a test keeps them equal).
 
 Run as a script (``python -I sampling.py SPEC``) it is the child process: it imports the
 installed fibext, measures, and prints the samples as JSON.  It needs nothing but the standard
