@@ -8,7 +8,7 @@ can resolve per call, so fibext.memory repeats the pass inside the kernel until 
 ~2 ms and divides, taking the best of several runs.
 
 The grid is sized by the number of combinations, each a fresh process that imports numpy
-(the README's memory section has the time per commit): the pointer chase, the headline
+(docs/measurements.md has the time per commit): the pointer chase, the headline
 latency curve, gets one size per octave; the other patterns one every other octave, which
 still puts two or more sizes inside every cache level; the C reference is tracked where its
 ratio to Cython is a goal (sequential, random, chase); pure Python stops at 1 MiB.
