@@ -9,6 +9,8 @@ import itertools
 import json
 import math
 import pathlib
+import re
+import sys
 
 
 def is_na(value):
@@ -70,10 +72,28 @@ def named_params(benchmarks, name, params):
     return dict(zip(names, (param_value(p) for p in params)))
 
 
-def results_of(results_dir, machine):
-    """Every asv Results of machine, newest first: by commit date, then by when it was run."""
+def running_python():
+    """The Python version running the tools ("3.11"): the interpreter the report, the noise
+    report, the control line, the gate and the drill read results of by default (the site
+    shows every Python, each line per interpreter)."""
+    return "%d.%d" % sys.version_info[:2]
+
+
+def python_of(env_name):
+    """The Python version of an asv environment's name ("virtualenv-py3.12-Cython..." ->
+    "3.12"), or None."""
+    found = re.search(r"-py(\d+\.\d+t?)(-|$)", env_name or "")
+    return found.group(1) if found else None
+
+
+def results_of(results_dir, machine, python=None):
+    """Every asv Results of machine on one Python (python, "3.12"; default: the running
+    one's), newest first: by commit date, then by when it was run.  Results of different
+    Pythons never mix in one line."""
     from asv import results as asv_results
-    runs = list(asv_results.iter_results_for_machine(str(results_dir), machine))
+    python = python or running_python()
+    runs = [r for r in asv_results.iter_results_for_machine(str(results_dir), machine)
+            if python_of(r.env_name) == python]
     return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
                   reverse=True)
 

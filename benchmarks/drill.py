@@ -47,7 +47,9 @@ import control
 import drill_detect
 import measuring
 import noise as noise_report
+import pythons
 import repo
+from asvresults import running_python
 from drill_changes import COMMITS, make_clone
 from repo import ROOT, threshold_for
 
@@ -66,7 +68,7 @@ COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
 SIMULATED_BENCH = r"^bench_cache\."
 
 
-def run_history(clone, commits, machine=MACHINE):
+def run_history(clone, commits, versions, machine=MACHINE):
     """asv run on one commit of each build, samples recorded: the counts, then the times, then
     again the sampled lines of a build whose control line stands out (control.py); every
     commit gets its build's results; then the clone's own main job publishes them
@@ -75,7 +77,8 @@ def run_history(clone, commits, machine=MACHINE):
     repo.register_machine(machine, cwd=clone)
     results = clone / ".asv" / "results"
     shas = [sha for sha, _ in commits]
-    envs, conf = builds.environments(root=clone)
+    config = repo.config_copy(clone / ".asv" / "drill.asv.conf.json", clone, pythons=versions)
+    envs, conf = builds.environments(config, root=clone)
     identities = builds.identify(shas, envs, conf.build_command, results, machine, root=clone)
     targets = list(dict.fromkeys(builds.choose(c, identities[c], results, machine)
                                  for c in shas))
@@ -83,13 +86,13 @@ def run_history(clone, commits, machine=MACHINE):
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for bench in (COUNTS_BENCH, SIMULATED_BENCH, TIMES):
-        status = max(status, measuring.asv_run(targets, [*options, "--bench", bench],
+        status = max(status, measuring.asv_run(targets, [*options, "--bench", bench], config,
                                                root=clone, hashfile="drill-hashes.txt"))
 
     def run_again(again):  # the main job's rule for a build sampled on a busy machine
         nonlocal status
-        status = max(status, measuring.asv_run(again, [*options, "--bench", TIMES], root=clone,
-                                               hashfile="drill-hashes-again.txt"))
+        status = max(status, measuring.asv_run(again, [*options, "--bench", TIMES], config,
+                                               root=clone, hashfile="drill-hashes-again.txt"))
 
     control.measure_again(run_again, results, machine, targets, repo.load_thresholds(clone)[0])
     builds.share_all(shas, results, machine, root=clone)
@@ -104,7 +107,8 @@ def run_history(clone, commits, machine=MACHINE):
 def build_relations(clone, commits, identities):
     """[(commit label, "same build as its parent" or what differs)] for the drill's no-op
     commits: whether a change that alters nothing measurable leaves the bytes alone."""
-    envs, _ = builds.environments(root=clone)
+    envs, _ = builds.environments(["--config", str(clone / ".asv" / "drill.asv.conf.json")],
+                                  root=clone)
     out = []
     for (parent, _), (sha, label) in zip(commits, commits[1:]):
         if not label.startswith("(a)"):
@@ -135,9 +139,9 @@ def scratch_dir(workdir):
     return path, lambda: shutil.rmtree(path, ignore_errors=True)
 
 
-def report_drill(clone, commits, start, source, thresholds):
+def report_drill(clone, commits, start, source, thresholds, versions):
     """Find, check and print; returns the failures."""
-    status, identities = run_history(clone, commits)
+    status, identities = run_history(clone, commits, versions)
     lines, benchmarks = drill_detect.series(clone / ".asv" / "results", MACHINE, commits)
     noise = drill_detect.no_op_noise(lines, benchmarks, COMMITS)
     largest = max(noise.values(), default=0.0)
@@ -193,6 +197,9 @@ def main(argv=None):
                         "inside it; default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch clone")
     parser.add_argument("--source", default=str(ROOT), help="the repository to clone (this one)")
+    parser.add_argument("--all-pythons", action="store_true",
+                        help="on every Python of asv.conf.json this machine has (default: the "
+                             "one running the drill; the verdicts read its results)")
     args = parser.parse_args(argv)
     source = pathlib.Path(args.source)
     if not (source / ".git").exists():
@@ -203,7 +210,9 @@ def main(argv=None):
     try:
         clone, commits = make_clone(workdir, source)
         thresholds, where = repo.load_thresholds(clone)
-        return 1 if report_drill(clone, commits, start, where, thresholds) else 0
+        versions = pythons.provide(pythons.wanted(clone) if args.all_pythons
+                                   else [running_python()], root=clone)
+        return 1 if report_drill(clone, commits, start, where, thresholds, versions) else 0
     finally:
         if args.keep:
             print(f"scratch clone kept: {workdir}")

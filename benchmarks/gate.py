@@ -38,9 +38,10 @@ import sys
 
 import builds
 import control
+import pythons
 import repo
 from asvresults import (EXACT_UNITS, entry_name, is_count, is_na, load_benchmarks, load_results,
-                        result_lines)
+                        result_lines, running_python)
 from repo import ToolError, threshold_for
 from tables import markdown_table
 
@@ -139,14 +140,19 @@ def table(rows, show_same=False):
               + f"{counts['same']} within their thresholds.")
 
 
-def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quick=False):
-    """asv run of the two commits with this repository's config, their rounds interleaved,
-    samples recorded, results kept apart in results_dir (emptied first: only this run's
-    results are judged).  asv's exit code (0, or 2 when a benchmark failed)."""
+def gate_config(root, versions, results_dir=GATE_RESULTS):
+    """A copy of root's asv config for the gate: its results apart in results_dir (emptied:
+    only this run's results are judged), on the Python versions given; asv's arguments."""
     root = pathlib.Path(root).resolve()
     shutil.rmtree(root / results_dir, ignore_errors=True)
-    config = root / ".asv" / "gate.asv.conf.json"  # .asv/ is ignored by git
-    use_config = repo.config_copy(config, root, results_dir=root / results_dir)
+    return repo.config_copy(root / ".asv" / "gate.asv.conf.json", root, pythons=versions,
+                            results_dir=root / results_dir)
+
+
+def run_pair(root, base, head, machine, use_config, bench=(), quick=False):
+    """asv run of the two commits with the gate's config, their rounds interleaved, samples
+    recorded.  asv's exit code (0, or 2 when a benchmark failed)."""
+    root = pathlib.Path(root).resolve()
     hashfile = root / ".asv" / "gate-hashes.txt"
     hashfile.write_text(f"{base}\n{head}\n")
     try:
@@ -164,13 +170,12 @@ def run_pair(root, base, head, machine, bench=(), results_dir=GATE_RESULTS, quic
             raise ToolError(f"asv run exited {status} (see its output above)")
         return status
     finally:
-        config.unlink(missing_ok=True)
         hashfile.unlink(missing_ok=True)
 
 
-def one_build(root, base, head, machine):
+def one_build(root, base, head, machine, use_config):
     """The build base and head share (a line saying which), or None when they are two."""
-    envs, conf = builds.environments(root=root)
+    envs, conf = builds.environments(use_config, root=root)
     ids = builds.identify([base, head], envs, conf.build_command, pathlib.Path(root) / GATE_BUILDS,
                           machine, root=root)
     if ids[base] != ids[head]:
@@ -191,6 +196,9 @@ def main(argv=None, root=repo.ROOT):
     parser.add_argument("--all", action="store_true", help="list unchanged lines too")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark: a smoke test, not a verdict")
+    parser.add_argument("--all-pythons", action="store_true",
+                        help="on every Python of asv.conf.json this machine has (default: the "
+                             "one running the gate)")
     args = parser.parse_args(argv)
     try:
         return gate(args, pathlib.Path(root))
@@ -207,12 +215,15 @@ def gate(args, root):
     machine = repo.check_machine_name(args.machine or repo.stable_machine_name())
     thresholds, source = repo.load_thresholds(root)
     with repo.checkout_lock("the gate (benchmarks/gate.py)", root):
-        same = one_build(root, base, head, machine)
+        versions = pythons.provide(pythons.wanted(root) if args.all_pythons
+                                   else [running_python()])
+        use_config = gate_config(root, versions)
+        same = one_build(root, base, head, machine, use_config)
         if same:
             print(f"gate: same build: nothing to measure ({head[:8]} and {base[:8]} install the "
                   f"same bytes: {same})")
             return 0
-        status = run_pair(root, base, head, machine, args.bench, quick=args.quick)
+        status = run_pair(root, base, head, machine, use_config, args.bench, quick=args.quick)
     results_dir = root / GATE_RESULTS
     benchmarks = load_benchmarks(results_dir)
     rows = judge(result_lines(load_results(results_dir, machine, base), benchmarks),

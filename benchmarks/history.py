@@ -22,6 +22,7 @@ import time
 import branches
 import measuring
 import publishing
+import pythons
 import repo
 import vendor
 from repo import HTML, RESULTS, ROOT, ToolError
@@ -38,7 +39,8 @@ class Settings:
     publish_only: bool = False
     results_branch: bool = False
     gh_pages: bool = False
-    config: tuple = ()              # asv's --config arguments (--quick's copy), or none
+    pythons: tuple = ()             # --python: the versions asked for (none: asv.conf.json's)
+    config: tuple = ()              # asv's --config arguments: the config copy of this run
     results: pathlib.Path = RESULTS
     html: pathlib.Path = HTML
     started: float = 0.0            # time.monotonic() when the job started
@@ -56,6 +58,9 @@ def parse(argv=None):
     parser.add_argument("--bench", action="append", default=[],
                         help="only benchmarks matching this regex (asv run --bench); the "
                              "others are measured by the next run without it")
+    parser.add_argument("--python", action="append", default=[], metavar="X.Y",
+                        help="benchmark on this Python only (repeatable; default: every one of "
+                             "asv.conf.json's pythons this machine has)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark, kept in .asv/quick/: a smoke test")
     parser.add_argument("--publish-only", action="store_true",
@@ -81,7 +86,7 @@ def parse(argv=None):
     except (ValueError, ToolError) as error:
         parser.error(str(error))
     settings = Settings(commits=args.commits, machine=machine, branch=args.branch,
-                        bench=tuple(args.bench), quick=args.quick,
+                        bench=tuple(args.bench), quick=args.quick, pythons=tuple(args.python),
                         publish_only=args.publish_only, results_branch=args.results_branch,
                         gh_pages=args.gh_pages, started=time.monotonic())
     return settings, args.working_tree
@@ -115,15 +120,21 @@ def preflight(settings):
 
 def where(settings):
     """settings with the results, site and config of this run: --quick's apart, else the
-    history's (restored from the results branch, under this host's machine name)."""
+    history's (restored from the results branch, under this host's machine name); the config
+    names the Pythons found (pythons.py)."""
+    found = [] if settings.publish_only else pythons.provide(
+        list(settings.pythons) or pythons.wanted())
+    if not (found or settings.publish_only):
+        raise ToolError("none of the Pythons asked for is on this machine: nothing to measure")
     if settings.quick:
-        return dataclasses.replace(settings, config=tuple(publishing.quick_config()),
-                                   results=publishing.QUICK / "results",
-                                   html=publishing.QUICK / "html")
+        return dataclasses.replace(settings, results=publishing.QUICK / "results",
+                                   html=publishing.QUICK / "html",
+                                   config=tuple(publishing.quick_config(found)))
     branches.restore_results(RESULTS)
     if settings.publish_only:
         return settings
-    return dataclasses.replace(settings,
+    config = repo.config_copy(ROOT / ".asv" / "main.asv.conf.json", pythons=found)
+    return dataclasses.replace(settings, config=tuple(config),
                                machine=repo.machine_for_this_host(settings.machine, RESULTS))
 
 

@@ -26,11 +26,11 @@ VENDOR_CACHE = ROOT / ".asv" / "vendor-cache"
 DONE = ".fibext-published"
 
 
-def quick_config():
+def quick_config(pythons=None):
     """A copy of asv.conf.json whose results and site live in .asv/quick/ (the environments
-    are shared): the arguments that make asv use it."""
-    return repo.config_copy(QUICK / "asv.conf.json", results_dir=QUICK / "results",
-                            html_dir=QUICK / "html")
+    are shared), on pythons where given: the arguments that make asv use it."""
+    return repo.config_copy(QUICK / "asv.conf.json", pythons=pythons,
+                            results_dir=QUICK / "results", html_dir=QUICK / "html")
 
 
 def set_aside_unreadable(results_dir, quarantine=QUARANTINE):

@@ -62,16 +62,19 @@ def load_conf(root=ROOT):
     return asv_util.load_json(str(pathlib.Path(root) / "asv.conf.json"), js_comments=True)
 
 
-def config_copy(path, root=ROOT, **dirs):
+def config_copy(path, root=ROOT, pythons=None, **dirs):
     """Write a copy of root's asv.conf.json to path with every directory absolute (asv reads
     some relative to the config file, some to the directory it runs in) and the given ones
-    (results_dir=..., html_dir=..., env_dir=...) replaced; the arguments that make asv use
-    it.  The same repository and suite; what the caller keeps apart, apart."""
+    (results_dir=..., html_dir=..., env_dir=...) replaced, and pythons (a list of versions)
+    where given; the arguments that make asv use it.  The same repository and suite; what
+    the caller keeps apart, apart."""
     root = pathlib.Path(root).resolve()
     conf = load_conf(root)
     conf["repo"] = str(root)
     for key in ("env_dir", "html_dir", "results_dir", "benchmark_dir"):
         conf[key] = str(dirs.get(key, root / conf[key]))
+    if pythons is not None:
+        conf["pythons"] = list(pythons)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(conf, indent=1))

@@ -10,7 +10,7 @@ import pytest
 
 import fibext
 
-from helpers import REPO, SCRATCH_MACHINE, main_job, scratch_clone
+from helpers import ONE_PYTHON, REPO, SCRATCH_MACHINE, main_job, scratch_clone
 
 
 @pytest.fixture(params=list(fibext.VARIANTS))
@@ -68,7 +68,8 @@ def published_site(tmp_path_factory):
     args = ["--commits", "3", "--machine", SCRATCH_MACHINE, "--bench", "bench_fib|bench_import"]
     first = main_job(clone, *args)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-4000:]
-    return PublishedSite(clone, SCRATCH_MACHINE, [sys.executable, "benchmarks/history.py", *args],
+    return PublishedSite(clone, SCRATCH_MACHINE,
+                         [sys.executable, "benchmarks/history.py", *args, *ONE_PYTHON],
                          first)
 
 

@@ -9,6 +9,9 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parent.parent
 #: The machine name the end-to-end tests keep their results under.
 SCRATCH_MACHINE = "scratch-test-machine"
+#: The end-to-end runs of the main job measure on the Python running the tests; one test
+#: (tests/e2e/test_pythons_e2e.py) measures on two.
+ONE_PYTHON = ["--python", "%d.%d" % sys.version_info[:2]]
 
 
 def git(*args, cwd):
@@ -33,6 +36,8 @@ def scratch_clone(directory, docs_commits=0):
 
 
 def main_job(clone, *args):
-    """The main job (benchmarks/history.py) on a clone, as its user runs it."""
+    """The main job (benchmarks/history.py) on a clone, as its user runs it (on the running
+    Python only, unless args name --python)."""
+    args = list(args) if "--python" in args or "--working-tree" in args else [*args, *ONE_PYTHON]
     return subprocess.run([sys.executable, "benchmarks/history.py", *args], cwd=clone,
                           capture_output=True, text=True)

@@ -16,7 +16,7 @@ import pytest
 import control
 import drill_changes
 import repo
-from helpers import REPO, commit_all, git, main_job, scratch_clone
+from helpers import ONE_PYTHON, REPO, commit_all, git, main_job, scratch_clone
 
 pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"
@@ -220,7 +220,8 @@ def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp
     clone = clone_with_env(tmp_path, shared_env, docs_commits=1)
     drill_changes.c_comment(clone)          # the tip another build: two builds to measure
     commit_all(clone, "a comment in C")
-    args = [sys.executable, "benchmarks/history.py", "-n", "3", "--machine", MACHINE, *BENCH]
+    args = [sys.executable, "benchmarks/history.py", "-n", "3", "--machine", MACHINE, *BENCH,
+            *ONE_PYTHON]
     moments, left = [], []
     for marker, delay in KILLS:
         killed_at, lines = run_until(args, clone, marker, delay)

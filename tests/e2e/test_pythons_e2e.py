@@ -1,0 +1,40 @@
+"""The main job on two Pythons: one environment, one build and one results file per
+interpreter for the same commit, a python selector on the site, and the tools reading the
+running Python's results."""
+
+import json
+
+import pytest
+
+import asvresults
+import builds
+import pythons
+from helpers import main_job, scratch_clone
+
+pytestmark = pytest.mark.slow
+MACHINE = "pythons-test-machine"
+
+
+def test_the_main_job_measures_each_python_apart(tmp_path):
+    running = asvresults.running_python()
+    others, _ = pythons.find([v for v in pythons.wanted() if v != running])
+    assert others, "this machine has one Python of asv.conf.json's: the matrix needs two"
+    other = sorted(others)[0]
+    clone = scratch_clone(tmp_path)
+    run = main_job(clone, "-n", "1", "--machine", MACHINE, "--python", running, "--python",
+                   other, "--bench", r"bench_fib\.FibNoop")
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
+    assert f"Pythons: {running} (" in run.stdout and f", {other} (" in run.stdout
+    results = clone / ".asv" / "results" / MACHINE
+    files = {asvresults.python_of(json.loads(p.read_text())["env_name"]): p
+             for p in results.glob("*.json") if p.name != "machine.json"}
+    assert set(files) == {running, other}
+    # one build each: the same commit, other bytes on each interpreter
+    records = builds.load_records(clone / ".asv" / "results", MACHINE)
+    by_python = {asvresults.python_of(env): r["build"] for (env, _), r in records.items()}
+    assert set(by_python) == {running, other} and len(set(by_python.values())) == 2
+    # the site's graphs have a python selector; every line stays on its own interpreter
+    index = json.loads((clone / ".asv" / "html" / "index.json").read_text())
+    assert set(index["params"]["python"]) == {running, other}
+    graphs = list((clone / ".asv" / "html" / "graphs").rglob("python-*"))
+    assert {g.name for g in graphs} >= {f"python-{running}", f"python-{other}"}
