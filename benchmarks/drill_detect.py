@@ -13,6 +13,7 @@ from asvresults import entry_name, is_count, is_na, load_benchmarks, load_result
 from repo import threshold_for
 from tables import markdown_table
 
+
 @dataclass
 class Report:
     index: int          # position in the drill's commits (0 = base)

@@ -16,6 +16,7 @@ import os
 import pathlib
 
 from asvresults import decoded_lines
+
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
 from benchmarks import bench_memory as _bench
@@ -98,8 +99,13 @@ def _plot(path, title, ylabel, curves, caches, name):
     # Imported here: the report imports this module without needing matplotlib until a figure
     # is drawn.  Figure() draws with Agg, without pyplot's global state.
     from matplotlib.figure import Figure
-    from matplotlib.ticker import (FixedLocator, FuncFormatter, LogLocator, NullFormatter,
-                                   NullLocator)
+    from matplotlib.ticker import (
+        FixedLocator,
+        FuncFormatter,
+        LogLocator,
+        NullFormatter,
+        NullLocator,
+    )
 
     fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot()

@@ -40,8 +40,16 @@ import builds
 import control
 import pythons
 import repo
-from asvresults import (EXACT_UNITS, entry_name, is_count, is_na, load_benchmarks, load_results,
-                        result_lines, running_python)
+from asvresults import (
+    EXACT_UNITS,
+    entry_name,
+    is_count,
+    is_na,
+    load_benchmarks,
+    load_results,
+    result_lines,
+    running_python,
+)
 from repo import ToolError, threshold_for
 from tables import markdown_table
 

@@ -29,8 +29,8 @@ import statistics
 import sys
 
 import repo
-from asvresults import is_na as _na
 from asvresults import EXACT_UNITS, load_benchmarks, newest_first, result_lines
+from asvresults import is_na as _na
 from tables import html_table, markdown_table
 
 #: pyperf check's thresholds: std dev / mean above 10%, min or max 50% away from the mean.

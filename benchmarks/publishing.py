@@ -9,8 +9,8 @@ import pathlib
 import shutil
 
 import annotate
-import report
 import repo
+import report
 import stepmarks
 import vendor
 from repo import ROOT

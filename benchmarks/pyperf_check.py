@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-import report
 import repo
+import report
 
 
 def pyperf_ns(variant, n):

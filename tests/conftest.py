@@ -9,7 +9,6 @@ import sys
 import pytest
 
 import fibext
-
 from helpers import ONE_PYTHON, REPO, SCRATCH_MACHINE, main_job, scratch_clone
 
 

@@ -48,6 +48,7 @@ from fibext._buffers import (  # noqa: F401  (the public names of fibext.memory)
     shuffled,
     swaps_py,
 )
+
 # Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
 # compiled kernels.
 from fibext._caches import cache_sizes  # noqa: F401

@@ -22,10 +22,8 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-import fibext
-
 import annotate
-
+import fibext
 from helpers import REPO as ROOT
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"

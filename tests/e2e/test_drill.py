@@ -18,7 +18,6 @@ import steps
 from helpers import REPO
 
 
-
 def _git(*args, cwd):
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                           text=True).stdout.strip()

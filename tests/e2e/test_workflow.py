@@ -16,6 +16,7 @@ import sys
 
 import pytest
 import yaml
+
 from helpers import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))

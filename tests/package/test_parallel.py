@@ -316,11 +316,11 @@ def _compiler_has_openmp():
     """Whether the compiler setuptools uses builds and links an OpenMP program: asked here
     apart from setup.py's own check, to catch a check that wrongly says no."""
     import tempfile
-
-    from setuptools import Distribution  # noqa: F401  (makes distutils setuptools' copy)
     from distutils.ccompiler import new_compiler
     from distutils.errors import CCompilerError
     from distutils.sysconfig import customize_compiler
+
+    from setuptools import Distribution  # noqa: F401  (makes distutils setuptools' copy)
 
     compiler = new_compiler()
     customize_compiler(compiler)

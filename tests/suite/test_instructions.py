@@ -8,7 +8,6 @@ import pytest
 import fibext
 
 
-
 @pytest.fixture
 def module(bench_module):
     return bench_module("bench_instructions")

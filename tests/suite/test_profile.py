@@ -19,8 +19,8 @@ import pytest
 
 import fibext
 from fibext import VARIANT_SPECS
-
 from helpers import REPO as ROOT
+
 CALLS = 10_000  # bench_profile.CALLS: calls of fib per profiled loop
 # The Cython-compiled variants and the source each one's profiled fib is reported from.
 CYTHON_SOURCES = {

@@ -12,7 +12,6 @@ import gate
 import repo
 from helpers import REPO
 
-
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
 
