@@ -277,6 +277,34 @@ def describe(group, identities):
     return f"{span}: one build of {len(group)} commit(s) (sha256 {ids})"
 
 
+def history_lines(results_dir, machine, commits):
+    """Markdown lines for the report: the builds of commits (newest first) as the records
+    have them, one line a build, and the commits not identified (measured before builds were
+    recorded, each its own figure)."""
+    records = load_records(results_dir, machine)
+    identities = {}
+    for (env, commit), record in records.items():
+        if commit in commits:
+            identities.setdefault(commit, {})[env] = record["build"]
+    known = [c for c in commits if c in identities]
+    lines = [f"- {describe(group, identities)}"
+             + (f"; measured at {measured[:8]}" if (measured := _measured_in(group, records))
+                else "")
+             for group in groups({c: identities[c] for c in known})]
+    unknown = [c for c in commits if c not in identities]
+    if unknown:
+        lines.append(f"- {len(unknown)} older commit(s) measured one by one, before builds were "
+                     "recorded")
+    return lines
+
+
+def _measured_in(group, records):
+    for (env, commit), record in records.items():
+        if commit in group and record.get("measured"):
+            return commit
+    return None
+
+
 def differences(wheel_a, wheel_b):
     """What differs between two wheels, for a person: each differing member, and for a shared
     library the ELF sections whose bytes differ (e.g. only .debug_line: line numbers moved)."""

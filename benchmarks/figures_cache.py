@@ -111,6 +111,29 @@ def _title(text, machine):
     return text + (f"\n{name}" if name else "")
 
 
+def _fib_cycles_figure(fib, machine):
+    """Bars of the simulated cycles per fib call, {variant: {n: cycles}}."""
+    from matplotlib.figure import Figure
+
+    variants = sorted(fib, key=lambda v: max(fib[v].values()))
+    ns = sorted({n for per in fib.values() for n in per})
+    fig = Figure(figsize=(9, 1.5 + 0.45 * len(variants)), layout="constrained")
+    ax = fig.add_subplot()
+    height = 0.8 / len(ns)
+    for j, n in enumerate(ns):
+        ys = [i + j * height for i, v in enumerate(variants) if n in fib[v]]
+        xs = [fib[v][n] for v in variants if n in fib[v]]
+        bars = ax.barh(ys, xs, height=height, label=f"fib({n})")
+        ax.bar_label(bars, fmt="%.0f", fontsize="x-small", padding=2)
+    ax.set_yticks([i + height * (len(ns) - 1) / 2 for i in range(len(variants))], variants)
+    ax.set_xscale("log")
+    ax.set_xlabel("simulated cycles per call (log scale, lower is better)")
+    ax.legend(fontsize="small")
+    ax.set_title(_title("Simulated cycles per fib call from Python", machine),
+                 fontsize="medium")
+    return fig
+
+
 def draw(values, outdir, machine=None):
     """Draw bench_cache's figures into outdir; the PNG paths written, [] without data.
 
@@ -162,24 +185,7 @@ def draw(values, outdir, machine=None):
         if value > 0:
             fib.setdefault(str(params["variant"]), {})[params["n"]] = value
     if fib:
-        variants = sorted(fib, key=lambda v: max(fib[v].values()))
-        ns = sorted({n for per in fib.values() for n in per})
-        fig = Figure(figsize=(9, 1.5 + 0.45 * len(variants)), layout="constrained")
-        ax = fig.add_subplot()
-        height = 0.8 / len(ns)
-        for j, n in enumerate(ns):
-            ys = [i + j * height for i, v in enumerate(variants) if n in fib[v]]
-            xs = [fib[v][n] for v in variants if n in fib[v]]
-            bars = ax.barh(ys, xs, height=height, label=f"fib({n})")
-            ax.bar_label(bars, fmt="%.0f", fontsize="x-small", padding=2)
-        ax.set_yticks([i + height * (len(ns) - 1) / 2 for i in range(len(variants))],
-                      variants)
-        ax.set_xscale("log")
-        ax.set_xlabel("simulated cycles per call (log scale, lower is better)")
-        ax.legend(fontsize="small")
-        ax.set_title(_title("Simulated cycles per fib call from Python", machine),
-                     fontsize="medium")
-        save(fig, "cache_fib_cycles")
+        save(_fib_cycles_figure(fib, machine), "cache_fib_cycles")
     return paths
 
 

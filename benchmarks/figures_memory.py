@@ -173,6 +173,28 @@ ALT = {
 }
 
 
+def _cython_overview(sequential, strided, random, write, chase):
+    """Drepper's comparison: {pattern: [(size, ns)]} of every pattern of the Cython kernels,
+    for one chart."""
+    overview = {}
+    for params, size, value in sequential:
+        if params["impl"] == "cython" and params["dtype"] == "float64":
+            overview.setdefault("sequential", []).append((size, value))
+    for params, size, value in strided:
+        if params["impl"] == "cython" and params["stride"] != 1:
+            overview.setdefault(f"stride {params['stride']}", []).append((size, value))
+    for params, size, value in random:
+        if params["impl"] == "cython":
+            overview.setdefault("random", []).append((size, value))
+    for params, size, value in write:
+        if params["impl"] == "cython":
+            overview.setdefault(params["pattern"], []).append((size, value))
+    for params, size, value in chase:
+        if params["impl"] == "cython":
+            overview.setdefault("pointer chase", []).append((size, value))
+    return overview
+
+
 def draw(results, outdir, machine=None):
     """Draw bench_memory's figures into outdir; the PNG paths written, [] without data.
 
@@ -229,23 +251,7 @@ def draw(results, outdir, machine=None):
          _by_impl(lines(write, lambda p: f"{p['impl']} {p['pattern']}"),
                   lambda label: {"linestyle": ":"} if "copy" in label else {}))
 
-    # Drepper's comparison: every pattern of the Cython kernels on one chart.
-    overview = {}
-    for params, size, value in sequential:
-        if params["impl"] == "cython" and params["dtype"] == "float64":
-            overview.setdefault("sequential", []).append((size, value))
-    for params, size, value in strided:
-        if params["impl"] == "cython" and params["stride"] != 1:
-            overview.setdefault(f"stride {params['stride']}", []).append((size, value))
-    for params, size, value in random:
-        if params["impl"] == "cython":
-            overview.setdefault("random", []).append((size, value))
-    for params, size, value in write:
-        if params["impl"] == "cython":
-            overview.setdefault(params["pattern"], []).append((size, value))
-    for params, size, value in chase:
-        if params["impl"] == "cython":
-            overview.setdefault("pointer chase", []).append((size, value))
+    overview = _cython_overview(sequential, strided, random, write, chase)
     save("memory_patterns", "Every access pattern, Cython kernels: ns per element (per access "
          "for random and chase), lower is better", "ns (lower is better)",
          [(label, sorted(points), {}) for label, points in overview.items()])
