@@ -47,9 +47,11 @@ def test_asv_environments_get_fibexts_dependencies():
     assert names <= {name.lower() for name in CONF["matrix"]["req"]}
 
 
-def test_asv_and_asv_runner_are_pinned():
+def test_the_tools_environment_holds_the_pinned_asv_and_asv_runner():
+    # pinned exactly in one place (benchmarks/requirements.txt); whichever release that is,
+    # the environment running the tools must hold it
     pins = dict(re.findall(r"^([A-Za-z_]+)==(\S+)", (ROOT / "benchmarks/requirements.txt").read_text(), re.M))
-    assert pins["asv"] == "0.6.6" and pins["asv_runner"] == "0.3.2"
+    assert {"asv", "asv_runner"} <= set(pins)
     from importlib.metadata import version
     assert version("asv") == pins["asv"] and version("asv_runner") == pins["asv_runner"]
 
