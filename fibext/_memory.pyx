@@ -139,41 +139,41 @@ cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t 
     # <uint64_t>j < n is 0 <= j < n in one compare (a negative j wraps past any n).
     cdef uint64_t n = a.shape[0]
     cdef Py_ssize_t m = idx.shape[0], i, r
-    cdef int64_t j0, j1, j2, j3
+    cdef int64_t j
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
     for r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
         i = 0
         while i + 4 <= m:
-            j0 = cmem_load_index(&idx[i])
-            j1 = cmem_load_index(&idx[i + 1])
-            j2 = cmem_load_index(&idx[i + 2])
-            j3 = cmem_load_index(&idx[i + 3])
-            # One at a time, in order: the first index outside is the one reported.
-            if <uint64_t>j0 >= n:
-                cmem_set_fault(fault, i, j0)
+            # Each index checked just before its load, in order (as cmem.c does, and why).
+            j = cmem_load_index(&idx[i])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i, j)
                 return 0.0
-            if <uint64_t>j1 >= n:
-                cmem_set_fault(fault, i + 1, j1)
+            s0 += a[j]
+            j = cmem_load_index(&idx[i + 1])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 1, j)
                 return 0.0
-            if <uint64_t>j2 >= n:
-                cmem_set_fault(fault, i + 2, j2)
+            s1 += a[j]
+            j = cmem_load_index(&idx[i + 2])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 2, j)
                 return 0.0
-            if <uint64_t>j3 >= n:
-                cmem_set_fault(fault, i + 3, j3)
+            s2 += a[j]
+            j = cmem_load_index(&idx[i + 3])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 3, j)
                 return 0.0
-            s0 += a[j0]
-            s1 += a[j1]
-            s2 += a[j2]
-            s3 += a[j3]
+            s3 += a[j]
             i += 4
         while i < m:
-            j0 = cmem_load_index(&idx[i])
-            if <uint64_t>j0 >= n:
-                cmem_set_fault(fault, i, j0)
+            j = cmem_load_index(&idx[i])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i, j)
                 return 0.0
-            s0 += a[j0]
+            s0 += a[j]
             i += 1
         total += (s0 + s1) + (s2 + s3)
         cmem_clobber()

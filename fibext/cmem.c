@@ -120,18 +120,22 @@ cmem_gather_f64(const double *a, ptrdiff_t n, const int64_t *idx, ptrdiff_t m, p
     for (ptrdiff_t r = 0; r < reps; r++) {
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
         ptrdiff_t i = 0;
+        /* Each index checked just before its load, in order, so the first one outside is the
+           one reported: checking four, then loading four, ran a 64 MiB gather ~6% slower. */
         for (; i + 4 <= m; i += 4) {
-            int64_t j0 = cmem_load_index(&idx[i]), j1 = cmem_load_index(&idx[i + 1]);
-            int64_t j2 = cmem_load_index(&idx[i + 2]), j3 = cmem_load_index(&idx[i + 3]);
-            /* One at a time, in order: the first index outside is the one reported. */
-            if (!CMEM_INSIDE(j0, n)) { cmem_set_fault(fault, i, j0); return 0.0; }
-            if (!CMEM_INSIDE(j1, n)) { cmem_set_fault(fault, i + 1, j1); return 0.0; }
-            if (!CMEM_INSIDE(j2, n)) { cmem_set_fault(fault, i + 2, j2); return 0.0; }
-            if (!CMEM_INSIDE(j3, n)) { cmem_set_fault(fault, i + 3, j3); return 0.0; }
-            s0 += a[j0];
-            s1 += a[j1];
-            s2 += a[j2];
-            s3 += a[j3];
+            int64_t j;
+            j = cmem_load_index(&idx[i]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i, j); return 0.0; }
+            s0 += a[j];
+            j = cmem_load_index(&idx[i + 1]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 1, j); return 0.0; }
+            s1 += a[j];
+            j = cmem_load_index(&idx[i + 2]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 2, j); return 0.0; }
+            s2 += a[j];
+            j = cmem_load_index(&idx[i + 3]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 3, j); return 0.0; }
+            s3 += a[j];
         }
         for (; i < m; i++) {
             int64_t j = cmem_load_index(&idx[i]);
