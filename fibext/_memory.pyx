@@ -56,10 +56,10 @@ NODE_STRIDE = CMEM_NODE_STRIDE
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _sum_f64(const double[::1] a, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef double total = 0.0
     cdef double s0, s1, s2, s3, s4, s5, s6, s7
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
         i = 0
         while i + 8 <= n:
@@ -84,10 +84,10 @@ cdef double _sum_f64(const double[::1] a, Py_ssize_t reps) noexcept nogil:
 @cython.wraparound(False)
 cdef int64_t _sum_i64(const int64_t[::1] a, Py_ssize_t reps) noexcept nogil:
     # Unsigned sums wrap modulo 2**64 (as numpy's int64 sum does); signed overflow is UB in C.
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef uint64_t total = 0
     cdef uint64_t s0, s1, s2, s3, s4, s5, s6, s7
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
         i = 0
         while i + 8 <= n:
@@ -112,10 +112,10 @@ cdef int64_t _sum_i64(const int64_t[::1] a, Py_ssize_t reps) noexcept nogil:
 @cython.wraparound(False)
 cdef double _sum_strided_f64(const double[::1] a, Py_ssize_t stride,
                              Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
         i = 0
         while i < n - 3 * stride:  # i + 3*stride < n; stride <= n, so no overflow
@@ -138,11 +138,11 @@ cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t 
                         cmem_fault *fault) noexcept nogil:
     # <uint64_t>j < n is 0 <= j < n in one compare (a negative j wraps past any n).
     cdef uint64_t n = a.shape[0]
-    cdef Py_ssize_t m = idx.shape[0], i, r
+    cdef Py_ssize_t m = idx.shape[0], i, _r
     cdef int64_t j
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
         i = 0
         while i + 4 <= m:
@@ -187,9 +187,9 @@ cdef int64_t _chase(const int64_t[::1] nxt, int64_t p, Py_ssize_t steps,
     # Each load's address is the previous load's value: time / steps is one access's latency.
     # The check is off that chain: the next load's address is q, not the branch's outcome.
     cdef uint64_t n = nxt.shape[0]
-    cdef Py_ssize_t i
+    cdef Py_ssize_t _i
     cdef int64_t q
-    for i in range(steps):
+    for _i in range(steps):
         q = cmem_load_index(&nxt[p])
         if <uint64_t>q >= n:
             cmem_set_fault(fault, p, q)
@@ -201,8 +201,8 @@ cdef int64_t _chase(const int64_t[::1] nxt, int64_t p, Py_ssize_t steps,
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _fill_f64(double[::1] a, double value, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
-    for r in range(reps):
+    cdef Py_ssize_t n = a.shape[0], i, _r
+    for _r in range(reps):
         for i in range(n):
             a[i] = value
         cmem_clobber()
@@ -212,8 +212,8 @@ cdef double _fill_f64(double[::1] a, double value, Py_ssize_t reps) noexcept nog
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = dst.shape[0], i, r
-    for r in range(reps):
+    cdef Py_ssize_t n = dst.shape[0], i, _r
+    for _r in range(reps):
         for i in range(n):
             dst[i] = src[i]
         cmem_clobber()

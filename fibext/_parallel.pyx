@@ -80,9 +80,9 @@ cdef inline uint64_t _bits(double x) noexcept nogil:
 cdef uint64_t _checksum(Py_ssize_t calls, int n) noexcept nogil:
     # cfib lives in cfib.c, another translation unit: the compiler cannot see it is pure, so
     # it cannot hoist the call out of the loop and every call is really made.
-    cdef Py_ssize_t i
+    cdef Py_ssize_t _i
     cdef uint64_t total = 0
-    for i in range(calls):
+    for _i in range(calls):
         total += _bits(cfib(n))
     return total
 
@@ -144,7 +144,7 @@ def batch_prange(Py_ssize_t calls, n, int num_threads):
     """
     cdef int k = as_n(n, index_n)
     cdef uint64_t total = 0, part
-    cdef Py_ssize_t done = 0, step, i
+    cdef Py_ssize_t done = 0, step, _i
     _check_calls(calls)
     if num_threads < 1:
         raise ValueError(f"num_threads must be at least 1, got {num_threads}")
@@ -154,7 +154,7 @@ def batch_prange(Py_ssize_t calls, n, int num_threads):
         with nogil:
             # `part +=` makes part a reduction variable: each thread sums privately, and
             # OpenMP adds the partial sums (order-free for integers modulo 2**64).
-            for i in prange(step, num_threads=num_threads, schedule="static"):
+            for _i in prange(step, num_threads=num_threads, schedule="static"):
                 part += _bits(cfib(k))
         total += part
         done += step
