@@ -241,9 +241,11 @@ cdef Py_ssize_t _first_outside(const int64_t[::1] idx, int64_t n, int64_t *value
     """Position of the first entry outside [0, n), and in *value what it held (read once:
     another thread may change it meanwhile); -1 when all lie inside."""
     cdef Py_ssize_t i
+    cdef int64_t v
     for i in range(idx.shape[0]):
-        value[0] = cmem_load_index(&idx[i])
-        if value[0] < 0 or value[0] >= n:
+        v = cmem_load_index(&idx[i])
+        if <uint64_t>v >= <uint64_t>n:  # v < 0 or v >= n, in one compare
+            value[0] = v
             return i
     return -1
 
