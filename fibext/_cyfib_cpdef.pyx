@@ -14,8 +14,8 @@ cdef object index_n = _index_n
 cpdef double fib(n) except -1:
     """Return the n-th Fibonacci number as a float (typed Cython cpdef)."""
     cdef int k = as_n(n, index_n)
-    cdef int i
+    cdef int _i
     cdef double a = 0.0, b = 1.0
-    for i in range(k):
+    for _i in range(k):
         a, b = a + b, a
     return a

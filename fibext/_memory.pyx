@@ -12,8 +12,11 @@ loop: ``CYTHON.sum_f64(a)`` runs the Cython loop below, ``C.sum_f64(a)`` the C o
 same checks and the same clock.  Every method returns ``(value, ns)``: the kernel's result (so
 that nothing can be optimised away) and the nanoseconds the kernel took, read from one C clock
 (CLOCK_MONOTONIC) around the kernel alone, with the GIL released.  Argument checks, including
-a scan that every index lies inside its buffer, happen before the clock starts: with bounds
-checks off in the loops, those scans are what keeps every access in bounds.
+a scan that every index lies inside its buffer, happen before the clock starts.  The buffers
+are shared, so another thread may write an index between that scan and the loop (which runs
+without the GIL): the kernels that read addresses from a buffer (gather, chase, and
+apply_swaps' draws) check each value again as they use it, at the cost of one unsigned
+compare, and an index found outside then raises the same IndexError, after the loop.
 
 The read kernels run ``reps`` passes and return the sum over all of them; fill and copy run
 ``reps`` passes and return the last element written.  Buffers come from fibext._buffers, which
@@ -28,9 +31,13 @@ from fibext.cmem cimport (
     cmem_chase,
     cmem_clobber,
     cmem_copy_f64,
+    cmem_fault,
     cmem_fill_f64,
     cmem_gather_f64,
+    cmem_load_f64,
+    cmem_load_index,
     cmem_now_ns,
+    cmem_set_fault,
     cmem_sum_f64,
     cmem_sum_i64,
     cmem_sum_strided_f64,
@@ -43,15 +50,16 @@ NODE_STRIDE = CMEM_NODE_STRIDE
 # ---------------------------------------------------------------------------------------------
 # The Cython kernels.  Their loops mirror cmem.c line for line (accumulators, passes, barrier);
 # cmem.c says why they are shaped so.  Bounds and wraparound checks are off: the Kernels
-# methods below have checked the lengths and every index before calling them.
+# methods below have checked the lengths and every index before calling them, and the loops
+# that read an index check the value they read (cmem_load_index reads it exactly once).
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _sum_f64(const double[::1] a, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef double total = 0.0
     cdef double s0, s1, s2, s3, s4, s5, s6, s7
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
         i = 0
         while i + 8 <= n:
@@ -76,10 +84,10 @@ cdef double _sum_f64(const double[::1] a, Py_ssize_t reps) noexcept nogil:
 @cython.wraparound(False)
 cdef int64_t _sum_i64(const int64_t[::1] a, Py_ssize_t reps) noexcept nogil:
     # Unsigned sums wrap modulo 2**64 (as numpy's int64 sum does); signed overflow is UB in C.
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef uint64_t total = 0
     cdef uint64_t s0, s1, s2, s3, s4, s5, s6, s7
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
         i = 0
         while i + 8 <= n:
@@ -104,10 +112,10 @@ cdef int64_t _sum_i64(const int64_t[::1] a, Py_ssize_t reps) noexcept nogil:
 @cython.wraparound(False)
 cdef double _sum_strided_f64(const double[::1] a, Py_ssize_t stride,
                              Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
+    cdef Py_ssize_t n = a.shape[0], i, _r
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
         i = 0
         while i < n - 3 * stride:  # i + 3*stride < n; stride <= n, so no overflow
@@ -126,22 +134,46 @@ cdef double _sum_strided_f64(const double[::1] a, Py_ssize_t stride,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx,
-                        Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t m = idx.shape[0], i, r
+cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t reps,
+                        cmem_fault *fault) noexcept nogil:
+    # <uint64_t>j < n is 0 <= j < n in one compare (a negative j wraps past any n).
+    cdef uint64_t n = a.shape[0]
+    cdef Py_ssize_t m = idx.shape[0], i, _r
+    cdef int64_t j
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
-    for r in range(reps):
+    for _r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
         i = 0
         while i + 4 <= m:
-            s0 += a[idx[i]]
-            s1 += a[idx[i + 1]]
-            s2 += a[idx[i + 2]]
-            s3 += a[idx[i + 3]]
+            # Each index checked just before its load, in order (as cmem.c does, and why).
+            j = cmem_load_index(&idx[i])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i, j)
+                return 0.0
+            s0 += a[j]
+            j = cmem_load_index(&idx[i + 1])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 1, j)
+                return 0.0
+            s1 += a[j]
+            j = cmem_load_index(&idx[i + 2])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 2, j)
+                return 0.0
+            s2 += a[j]
+            j = cmem_load_index(&idx[i + 3])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i + 3, j)
+                return 0.0
+            s3 += a[j]
             i += 4
         while i < m:
-            s0 += a[idx[i]]
+            j = cmem_load_index(&idx[i])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, i, j)
+                return 0.0
+            s0 += a[j]
             i += 1
         total += (s0 + s1) + (s2 + s3)
         cmem_clobber()
@@ -150,19 +182,27 @@ cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef int64_t _chase(const int64_t[::1] nxt, int64_t p, Py_ssize_t steps) noexcept nogil:
+cdef int64_t _chase(const int64_t[::1] nxt, int64_t p, Py_ssize_t steps,
+                    cmem_fault *fault) noexcept nogil:
     # Each load's address is the previous load's value: time / steps is one access's latency.
-    cdef Py_ssize_t i
-    for i in range(steps):
-        p = nxt[p]
+    # The check is off that chain: the next load's address is q, not the branch's outcome.
+    cdef uint64_t n = nxt.shape[0]
+    cdef Py_ssize_t _i
+    cdef int64_t q
+    for _i in range(steps):
+        q = cmem_load_index(&nxt[p])
+        if <uint64_t>q >= n:
+            cmem_set_fault(fault, p, q)
+            return p
+        p = q
     return p
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _fill_f64(double[::1] a, double value, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = a.shape[0], i, r
-    for r in range(reps):
+    cdef Py_ssize_t n = a.shape[0], i, _r
+    for _r in range(reps):
         for i in range(n):
             a[i] = value
         cmem_clobber()
@@ -172,8 +212,8 @@ cdef double _fill_f64(double[::1] a, double value, Py_ssize_t reps) noexcept nog
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef double _copy_f64(double[::1] dst, const double[::1] src, Py_ssize_t reps) noexcept nogil:
-    cdef Py_ssize_t n = dst.shape[0], i, r
-    for r in range(reps):
+    cdef Py_ssize_t n = dst.shape[0], i, _r
+    for _r in range(reps):
         for i in range(n):
             dst[i] = src[i]
         cmem_clobber()
@@ -197,22 +237,34 @@ cdef int _check_len(Py_ssize_t n, str what) except -1:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef Py_ssize_t _first_outside(const int64_t[::1] idx, int64_t n) noexcept nogil:
-    """Position of the first entry outside [0, n), or -1 when all lie inside."""
+cdef Py_ssize_t _first_outside(const int64_t[::1] idx, int64_t n, int64_t *value) noexcept nogil:
+    """Position of the first entry outside [0, n), and in *value what it held (read once:
+    another thread may change it meanwhile); -1 when all lie inside."""
     cdef Py_ssize_t i
+    cdef int64_t v
     for i in range(idx.shape[0]):
-        if idx[i] < 0 or idx[i] >= n:
+        v = cmem_load_index(&idx[i])
+        if <uint64_t>v >= <uint64_t>n:  # v < 0 or v >= n, in one compare
+            value[0] = v
             return i
     return -1
 
 
-@cython.boundscheck(False)  # idx[bad]: bad is a position _first_outside found
 cdef int _check_indices(const int64_t[::1] idx, Py_ssize_t n, str what) except -1:
     cdef Py_ssize_t bad
+    cdef int64_t value
     with nogil:
-        bad = _first_outside(idx, n)
+        bad = _first_outside(idx, n, &value)
     if bad >= 0:
-        raise IndexError(f"{what}[{bad}] = {idx[bad]} lies outside [0, {n})")
+        raise IndexError(f"{what}[{bad}] = {value} lies outside [0, {n})")
+    return 0
+
+
+cdef int _check_fault(const cmem_fault *fault, Py_ssize_t n, str what) except -1:
+    # After a kernel's loop: an index it found outside its buffer, written after the check.
+    if fault.at >= 0:
+        raise IndexError(f"{what}[{fault.at}] = {fault.value} lies outside [0, {n}) "
+                         f"(changed while the kernel ran)")
     return 0
 
 
@@ -321,13 +373,16 @@ cdef class Kernels:
         cdef bint c = self.c
         cdef int64_t t0, t1
         cdef double v
+        cdef cmem_fault fault
+        fault.at = -1
         with nogil:
             t0 = cmem_now_ns()
             if c:
-                v = cmem_gather_f64(&a[0], &idx[0], idx.shape[0], reps)
+                v = cmem_gather_f64(&a[0], a.shape[0], &idx[0], idx.shape[0], reps, &fault)
             else:
-                v = _gather_f64(a, idx, reps)
+                v = _gather_f64(a, idx, reps, &fault)
             t1 = cmem_now_ns()
+        _check_fault(&fault, a.shape[0], "idx")
         return v, t1 - t0
 
     @cython.boundscheck(False)
@@ -336,10 +391,16 @@ cdef class Kernels:
         _check_chase(nodes, start, steps)
         cdef bint c = self.c
         cdef int64_t t0, t1, p
+        cdef cmem_fault fault
+        fault.at = -1
         with nogil:
             t0 = cmem_now_ns()
-            p = cmem_chase(&nodes[0], start, steps) if c else _chase(nodes, start, steps)
+            if c:
+                p = cmem_chase(&nodes[0], nodes.shape[0], start, steps, &fault)
+            else:
+                p = _chase(nodes, start, steps, &fault)
             t1 = cmem_now_ns()
+        _check_fault(&fault, nodes.shape[0], "nodes")
         return p, t1 - t0
 
     @cython.boundscheck(False)
@@ -388,19 +449,28 @@ C = Kernels(True)
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _apply_swaps(int64_t[::1] perm, const double[::1] u, Py_ssize_t first,
-                       bint cyclic) noexcept nogil:
+cdef Py_ssize_t _apply_swaps(int64_t[::1] perm, const double[::1] u, Py_ssize_t first,
+                             bint cyclic, double *bad) noexcept nogil:
+    # Each draw is read once and checked again here: another thread may have written u since
+    # apply_swaps checked it, and a draw outside [0, 1) (or nan) makes j outside perm.  Returns
+    # the position of such a draw (its value in *bad), having swapped up to it, or -1.
     cdef Py_ssize_t n = perm.shape[0], k, i
     cdef int64_t count, j, tmp
+    cdef double x
     for k in range(u.shape[0]):
+        x = cmem_load_f64(&u[k])
+        if not (0.0 <= x < 1.0):
+            bad[0] = x
+            return k
         i = n - 1 - (first + k)
         count = i if cyclic else i + 1
-        j = <int64_t>(u[k] * count)
+        j = <int64_t>(x * count)
         if j >= count:  # u * count can round up to count when u is within 2**-53 of 1
             j = count - 1
         tmp = perm[i]
         perm[i] = perm[j]
         perm[j] = tmp
+    return -1
 
 
 @cython.boundscheck(False)  # u[k] for k in range(len(u)): in bounds
@@ -410,6 +480,9 @@ def apply_swaps(int64_t[::1] perm, const double[::1] u, bint cyclic=False, Py_ss
     [0, 1) (checked first): step k swaps perm[i], i = n-1-k, with perm[j], j = floor(u * (i+1))
     for Fisher-Yates, or j = floor(u * i) for Sattolo's single cycle (cyclic=True).  A whole
     shuffle is steps 0 .. n-2, in one call or in consecutive chunks.
+
+    A draw that another thread changes to one outside [0, 1) while the swaps run stops them
+    there (the steps before it are done) with the same ValueError.
 
     The draws do not depend on the data, so the CPU overlaps the cache misses of successive
     swaps, and chunks of draws keep the floats' memory small.
@@ -423,5 +496,8 @@ def apply_swaps(int64_t[::1] perm, const double[::1] u, bint cyclic=False, Py_ss
     for k in range(m):
         if not (0.0 <= u[k] < 1.0):
             raise ValueError(f"u[{k}] = {u[k]!r} lies outside [0, 1)")
+    cdef double bad
     with nogil:
-        _apply_swaps(perm, u, first, cyclic)
+        k = _apply_swaps(perm, u, first, cyclic, &bad)
+    if k >= 0:
+        raise ValueError(f"u[{k}] = {bad!r} lies outside [0, 1) (changed while the swaps ran)")

@@ -53,13 +53,19 @@ OPENMP_VERSION = FIBEXT_OPENMP_VERSION
 #: True when this module was compiled with OpenMP, so prange can use several threads.
 OPENMP = FIBEXT_OPENMP_VERSION != 0
 
+# C constants, exported below as module attributes: the loops read the constants, so that
+# rebinding an attribute (from the stop check, or from another thread while a share runs)
+# cannot change a share's chunks under it (a chunk of 0 or less would never end the loop).
+cdef enum:
+    _CHUNK = 20_000
+    _PRANGE_CHUNK = 200_000
+    _MAX_THREADS = 1024  # also sizes prange_threads()'s array
+
 #: Calls between GIL re-acquisitions in the thread kernels: ~1 ms, so Ctrl-C and the stop
 #: check answer within a millisecond while re-taking the GIL costs well under 1%.
-CHUNK = 20_000
+CHUNK = _CHUNK
 #: Calls per prange region: a few ms, so starting the OpenMP team (microseconds) is noise.
-PRANGE_CHUNK = 200_000
-cdef enum:
-    _MAX_THREADS = 1024  # a C constant, to size prange_threads()'s array
+PRANGE_CHUNK = _PRANGE_CHUNK
 #: Most OpenMP threads prange_threads() can count.
 MAX_THREADS = _MAX_THREADS
 
@@ -74,9 +80,9 @@ cdef inline uint64_t _bits(double x) noexcept nogil:
 cdef uint64_t _checksum(Py_ssize_t calls, int n) noexcept nogil:
     # cfib lives in cfib.c, another translation unit: the compiler cannot see it is pure, so
     # it cannot hoist the call out of the loop and every call is really made.
-    cdef Py_ssize_t i
+    cdef Py_ssize_t _i
     cdef uint64_t total = 0
-    for i in range(calls):
+    for _i in range(calls):
         total += _bits(cfib(n))
     return total
 
@@ -104,7 +110,7 @@ def share_gil(Py_ssize_t calls, n, check=None):
     cdef Py_ssize_t done = 0, step
     _check_calls(calls)
     while done < calls:
-        step = min(CHUNK, calls - done)
+        step = min(<Py_ssize_t>_CHUNK, calls - done)
         total += _checksum(step, k)
         done += step
         _between_chunks(check)
@@ -121,7 +127,7 @@ def share_nogil(Py_ssize_t calls, n, check=None):
     cdef Py_ssize_t done = 0, step
     _check_calls(calls)
     while done < calls:
-        step = min(CHUNK, calls - done)
+        step = min(<Py_ssize_t>_CHUNK, calls - done)
         with nogil:
             part = _checksum(step, k)
         total += part
@@ -138,17 +144,17 @@ def batch_prange(Py_ssize_t calls, n, int num_threads):
     """
     cdef int k = as_n(n, index_n)
     cdef uint64_t total = 0, part
-    cdef Py_ssize_t done = 0, step, i
+    cdef Py_ssize_t done = 0, step, _i
     _check_calls(calls)
     if num_threads < 1:
         raise ValueError(f"num_threads must be at least 1, got {num_threads}")
     while done < calls:
-        step = min(PRANGE_CHUNK, calls - done)
+        step = min(<Py_ssize_t>_PRANGE_CHUNK, calls - done)
         part = 0
         with nogil:
             # `part +=` makes part a reduction variable: each thread sums privately, and
             # OpenMP adds the partial sums (order-free for integers modulo 2**64).
-            for i in prange(step, num_threads=num_threads, schedule="static"):
+            for _i in prange(step, num_threads=num_threads, schedule="static"):
                 part += _bits(cfib(k))
         total += part
         done += step

@@ -9,6 +9,11 @@
  * - reps passes are separated by cmem_clobber(), so every pass loads (or stores) again, and the
  *   results of all passes are added up, so no pass is dead code.
  * - n == 0 is allowed everywhere and reads nothing; a strided read needs 1 <= stride <= n.
+ * - gather and chase read their addresses from a buffer that another thread may write while
+ *   they run (the caller checked it first, but released the GIL since): each index is read
+ *   once (cmem_load_index) and compared with the bound before it is used.  The compare is
+ *   one unsigned compare and a branch never taken; an index outside stops the kernel, and
+ *   cmem_fault tells the caller which.
  */
 /* clock_gettime() under a strict -std=c99 */
 #define _POSIX_C_SOURCE 199309L
@@ -100,21 +105,42 @@ cmem_sum_strided_f64(const double *a, ptrdiff_t n, ptrdiff_t stride, ptrdiff_t r
     return total;
 }
 
+void
+cmem_set_fault(cmem_fault *fault, ptrdiff_t at, int64_t value)
+{
+    fault->at = at;
+    fault->value = value;
+}
+
 double
-cmem_gather_f64(const double *a, const int64_t *idx, ptrdiff_t m, ptrdiff_t reps)
+cmem_gather_f64(const double *a, ptrdiff_t n, const int64_t *idx, ptrdiff_t m, ptrdiff_t reps,
+                cmem_fault *fault)
 {
     double total = 0.0;
     for (ptrdiff_t r = 0; r < reps; r++) {
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
         ptrdiff_t i = 0;
+        /* Each index checked just before its load, in order, so the first one outside is the
+           one reported: checking four, then loading four, ran a 64 MiB gather ~6% slower. */
         for (; i + 4 <= m; i += 4) {
-            s0 += a[idx[i]];
-            s1 += a[idx[i + 1]];
-            s2 += a[idx[i + 2]];
-            s3 += a[idx[i + 3]];
+            int64_t j;
+            j = cmem_load_index(&idx[i]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i, j); return 0.0; }
+            s0 += a[j];
+            j = cmem_load_index(&idx[i + 1]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 1, j); return 0.0; }
+            s1 += a[j];
+            j = cmem_load_index(&idx[i + 2]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 2, j); return 0.0; }
+            s2 += a[j];
+            j = cmem_load_index(&idx[i + 3]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 3, j); return 0.0; }
+            s3 += a[j];
         }
         for (; i < m; i++) {
-            s0 += a[idx[i]];
+            int64_t j = cmem_load_index(&idx[i]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i, j); return 0.0; }
+            s0 += a[j];
         }
         total += (s0 + s1) + (s2 + s3);
         cmem_clobber();
@@ -123,13 +149,19 @@ cmem_gather_f64(const double *a, const int64_t *idx, ptrdiff_t m, ptrdiff_t reps
 }
 
 int64_t
-cmem_chase(const int64_t *next, int64_t start, ptrdiff_t steps)
+cmem_chase(const int64_t *next, ptrdiff_t n, int64_t start, ptrdiff_t steps, cmem_fault *fault)
 {
     /* Each load's address is the previous load's value: the CPU cannot start a load before
-       the one before it has finished, so time / steps is the latency of one access. */
+       the one before it has finished, so time / steps is the latency of one access.  The
+       check is off that chain: the next load's address is q, not the branch's outcome. */
     int64_t p = start;
     for (ptrdiff_t i = 0; i < steps; i++) {
-        p = next[p];
+        int64_t q = cmem_load_index(&next[p]);
+        if (!CMEM_INSIDE(q, n)) {
+            cmem_set_fault(fault, p, q);
+            return p;
+        }
+        p = q;
     }
     return p;
 }

@@ -1,6 +1,8 @@
 /* Memory-access kernels in plain C: the reference the Cython kernels in _memory.pyx are
  * measured against (see cmem.c).  No Python.h: callers pass raw pointers and lengths, and
- * the callers (fibext._memory) have checked that every index lies inside its buffer.
+ * the callers (fibext._memory) have checked that every index lies inside its buffer.  The
+ * kernels that read an index from a buffer check it again as they use it: another thread
+ * may write the buffer between the caller's check and the loop (see cmem_fault).
  */
 #ifndef FIBEXT_CMEM_H
 #define FIBEXT_CMEM_H
@@ -21,6 +23,40 @@ static inline void cmem_clobber(void) { __asm__ volatile("" : : : "memory"); }
 #  error "cmem.h needs GCC or Clang inline assembly for its compiler barrier"
 #endif
 
+/* An index read from a buffer, read exactly once: a relaxed atomic load is a plain load on
+   x86-64 and AArch64, but the compiler may not read the buffer again between the check of the
+   value and its use (with a plain load, another thread's write makes that a data race, and
+   the compiler may assume none happens). */
+static inline int64_t
+cmem_load_index(const int64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline double
+cmem_load_f64(const double *p)
+{
+    double value;
+    __atomic_load(p, &value, __ATOMIC_RELAXED);
+    return value;
+}
+
+/* 0 <= j < n in one unsigned compare (a negative j wraps past any n): the branch on it is
+   never taken, so the predictor always gets it right and the check costs ~nothing. */
+#define CMEM_INSIDE(j, n) ((uint64_t)(j) < (uint64_t)(n))
+
+/* Where a kernel stopped on an index outside its buffer, which only another thread's write
+   after the caller's check can put there: the position read and the value found.  The
+   caller sets at = -1 before the call and raises if the kernel set it. */
+typedef struct {
+    ptrdiff_t at;  /* idx[at] or next[at] held the value; -1: no fault */
+    int64_t value;
+} cmem_fault;
+
+/* Sets *fault: the kernels' way out on an index outside its buffer (out of line, so that
+   their loops keep only the compare and the branch). */
+__attribute__((cold)) void cmem_set_fault(cmem_fault *fault, ptrdiff_t at, int64_t value);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t cmem_now_ns(void);
 
@@ -30,11 +66,14 @@ double cmem_sum_f64(const double *a, ptrdiff_t n, ptrdiff_t reps);
 int64_t cmem_sum_i64(const int64_t *a, ptrdiff_t n, ptrdiff_t reps);
 /* a[0] + a[stride] + a[2*stride] + ... for indices below n; stride >= 1. */
 double cmem_sum_strided_f64(const double *a, ptrdiff_t n, ptrdiff_t stride, ptrdiff_t reps);
-/* a[idx[0]] + ... + a[idx[m-1]]; every idx[i] must lie in [0, len(a)). */
-double cmem_gather_f64(const double *a, const int64_t *idx, ptrdiff_t m, ptrdiff_t reps);
-/* steps dependent loads p = next[p] from p = start; returns the last p.  Every next[i] must
-   lie in [0, len(next)). */
-int64_t cmem_chase(const int64_t *next, int64_t start, ptrdiff_t steps);
+/* a[idx[0]] + ... + a[idx[m-1]] over a[0..n).  An idx[i] outside [0, n) stops the kernel
+   before it is used: *fault says where, and the return value means nothing. */
+double cmem_gather_f64(const double *a, ptrdiff_t n, const int64_t *idx, ptrdiff_t m,
+                       ptrdiff_t reps, cmem_fault *fault);
+/* steps dependent loads p = next[p] from p = start (in [0, n)); returns the last p.  A
+   next[p] outside [0, n) stops the kernel before it is followed: *fault says where. */
+int64_t cmem_chase(const int64_t *next, ptrdiff_t n, int64_t start, ptrdiff_t steps,
+                   cmem_fault *fault);
 /* Writes value to a[0..n) reps times; returns a[n-1]. */
 double cmem_fill_f64(double *a, ptrdiff_t n, double value, ptrdiff_t reps);
 /* Copies src[0..n) to dst[0..n) reps times (the buffers must not overlap); returns dst[n-1]. */
