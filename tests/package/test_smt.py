@@ -262,3 +262,34 @@ def test_topology_reads_sysfs(tmp_path):
     assert "3 thread(s) per core" in _cpu.describe_topology(found)
     assert _cpu.topology(str(tmp_path / "missing")) == {}
     assert "not shown" in _cpu.describe_topology({})
+
+
+# --- the benchmarks ---------------------------------------------------------------------------
+
+@pytest.fixture
+def bench_smt(bench_module):
+    return bench_module("bench_smt")
+
+
+def test_benchmarks_cover_every_pairing_and_width(bench_smt):
+    assert bench_smt.Pair.params == [list(parallel.SMT_PAIRINGS), list(parallel.SMT_WIDTHS)]
+    assert bench_smt.Pair.param_names == ["pairing", "width"]
+    assert bench_smt.Alone.params == [["fp", "int"], list(parallel.SMT_WIDTHS)]
+    assert bench_smt.Alone.version == "smt-alone-1" and bench_smt.Pair.version == "smt-pair-1"
+
+
+@needs_two
+def test_benchmarks_run(bench_smt, monkeypatch):
+    monkeypatch.setattr(parallel, "SMT_ITERATIONS", 1000)
+    for cls, method, params in [(bench_smt.Alone, "time_alone", ("int", 8)),
+                                (bench_smt.Pair, "time_pair", ("fp+int", 1))]:
+        bench = cls()
+        bench.setup(*params)
+        assert bench.iterations == 1000 and len(set(bench.cpus)) == 2
+        getattr(bench, method)(*params)
+
+
+def test_benchmarks_skip_on_one_cpu(bench_smt, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    with pytest.raises(NotImplementedError, match="needs two CPUs"):
+        bench_smt.Pair().setup("fp+fp", 1)
