@@ -498,7 +498,7 @@ class SmtResult:
     iterations: int
     cpus: tuple
     siblings: bool  # whether the guest says the two CPUs share a core
-    alone: tuple  # seconds, kernel a and kernel b, each alone
+    alone: tuple  # seconds, kernel a and kernel b, each alone (on the CPU it gets in the pair)
     paired: tuple  # seconds, thread a and thread b, side by side
     wall: float  # seconds, the pair from first start to last end
 
@@ -517,7 +517,9 @@ def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None
     """Measure one pairing ("fp+int"...): kernel a alone, kernel b alone, both side by side,
     `repeat` rounds interleaved, the fastest of each kept; a :class:`SmtResult`.
 
-    cpus: the two CPUs (default smt_cpus()); alone runs on the first.
+    cpus: the two CPUs (default smt_cpus()).  Each kernel runs alone on the CPU its thread
+    gets in the pair (a on the first, b on the second), so that a CPU slower than the other
+    (a busy neighbour on the host) counts against both of its figures alike.
     """
     if pairing not in SMT_PAIRINGS:
         raise ValueError(f"pairing must be one of {', '.join(SMT_PAIRINGS)}; got {pairing!r}")
@@ -536,7 +538,7 @@ def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None
     for _ in range(repeat):
         (s, e, _), = run_pinned([(a, first)], iterations, width)
         alone_a = min(alone_a, e - s)
-        (s, e, _), = run_pinned([(b, first)], iterations, width)
+        (s, e, _), = run_pinned([(b, second)], iterations, width)
         alone_b = min(alone_b, e - s)
         (s1, e1, _), (s2, e2, _) = run_pinned([(a, first), (b, second)], iterations, width)
         if max(e1, e2) - min(s1, s2) < wall:
