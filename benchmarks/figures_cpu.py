@@ -330,15 +330,16 @@ def _by_params(results, name):
 
 
 def pair_speedups(results):
-    """{(pairing, width): (alone a + alone b) / pair} from asv's results (bench_smt): 2.0 is
-    two whole cores, 1.0 nothing gained.  Pairings without both alone times are left out."""
+    """{(pairing, width): 2 x Alone(a) / Pair} from asv's results (bench_smt): b's work is
+    matched to take as long alone as a's, so this is (alone a + alone b) / pair: 2.0 is two
+    whole cores, 1.0 nothing gained.  Pairings without a's alone time are left out."""
     alone, pair = _by_params(results, ALONE), _by_params(results, PAIR)
     out = {}
     for (pairing, width), seconds in pair.items():
         kernels = str(pairing).split("+")
-        times = [alone.get((k, width)) for k in kernels]
-        if len(kernels) == 2 and None not in times and seconds > 0:
-            out[(pairing, width)] = sum(times) / seconds
+        first = alone.get((kernels[0], width))
+        if len(kernels) == 2 and first is not None and seconds > 0:
+            out[(pairing, width)] = 2 * first / seconds
     return out
 
 

@@ -76,6 +76,7 @@ __all__ = [
     "run_batch",
     "serial_batch",
     "smt_cpus",
+    "smt_iterations",
     "worker_counts",
 ]
 
@@ -444,12 +445,17 @@ def run_pinned(jobs, iterations, width=1):
     """Run each (kernel, cpu) of jobs in a thread of its own pinned to cpu, all started
     together; [(start, end, result)] per job (time.perf_counter() seconds).
 
-    kernel is "fp" or "int" (fibext._smt's chains, run nogil for `iterations` iterations).
-    A thread that cannot be pinned raises PinningError here, after the others were released;
-    any other error of a thread is raised here too.
+    kernel is "fp" or "int" (fibext._smt's chains, run nogil); iterations is one count for
+    every job, or a sequence of one count per job.  A thread that cannot be pinned raises
+    PinningError here, after the others were released; any other error of a thread is
+    raised here too.
     """
-    iterations, width = _smt_args(iterations, width)
     jobs = list(jobs)
+    counts = list(iterations) if isinstance(iterations, (list, tuple)) else [iterations] * len(jobs)
+    if len(counts) != len(jobs):
+        raise ValueError(f"iterations: {len(counts)} counts for {len(jobs)} jobs")
+    counts = [_smt_args(count, width)[0] for count in counts]
+    width = _smt_args(1, width)[1]
     for kernel, _ in jobs:
         if kernel not in _SMT_KERNELS:
             raise ValueError(f"kernel must be one of {', '.join(_SMT_KERNELS)}; got {kernel!r}")
@@ -457,7 +463,7 @@ def run_pinned(jobs, iterations, width=1):
     out = [None] * len(jobs)
     errors = []
 
-    def work(i, kernel, cpu):
+    def work(i, kernel, cpu, iterations):
         try:
             os.sched_setaffinity(0, {cpu})  # 0: the calling thread (Linux pins threads)
         except (OSError, ValueError) as exc:
@@ -475,8 +481,9 @@ def run_pinned(jobs, iterations, width=1):
         except BaseException as exc:  # raised in the caller's thread, not lost in this one
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(i, kernel, cpu), name=f"fibext-smt-{i}")
-               for i, (kernel, cpu) in enumerate(jobs)]
+    threads = [threading.Thread(target=work, args=(i, kernel, cpu, count),
+                                name=f"fibext-smt-{i}")
+               for i, ((kernel, cpu), count) in enumerate(zip(jobs, counts))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -488,14 +495,35 @@ def run_pinned(jobs, iterations, width=1):
     return out
 
 
+def smt_iterations(pairing, width=1, iterations=SMT_ITERATIONS, cpu=None):
+    """(iterations of a, iterations of b) for the pairing "a+b": a gets `iterations`, b as many
+    as take it as long alone as a's take (timed now on `cpu`, the fastest of 3 short runs), so
+    that the two threads of a pair run side by side from start to end; the same count for a
+    kernel beside itself."""
+    if pairing not in SMT_PAIRINGS:
+        raise ValueError(f"pairing must be one of {', '.join(SMT_PAIRINGS)}; got {pairing!r}")
+    iterations, width = _smt_args(iterations, width)
+    a, b = pairing.split("+")
+    if a == b:
+        return iterations, iterations
+    cpu = smt_cpus()[0] if cpu is None else cpu
+    probe = max(1, min(iterations, 1_000_000))
+    seconds = {}
+    for kernel in (a, b):
+        runs = [run_pinned([(kernel, cpu)], probe, width)[0] for _ in range(3)]
+        seconds[kernel] = min(end - start for start, end, _ in runs)
+    return iterations, max(1, round(iterations * seconds[a] / seconds[b]))
+
+
 @dataclass(frozen=True)
 class SmtResult:
     """One pairing measured: seconds alone (each kernel on one CPU, the other idle) and in the
-    pair (each thread's own seconds, and the pair's wall time from first start to last end)."""
+    pair (each thread's own seconds, and the pair's wall time from first start to last end).
+    Each kernel's iterations are matched (smt_iterations), so both take as long alone."""
 
     pairing: str
     width: int
-    iterations: int
+    iterations: tuple  # of kernel a, of kernel b
     cpus: tuple
     siblings: bool  # whether the guest says the two CPUs share a core
     alone: tuple  # seconds, kernel a and kernel b, each alone (on the CPU it gets in the pair)
@@ -504,7 +532,8 @@ class SmtResult:
 
     @property
     def speedup(self):
-        """(alone a + alone b) / the pair's wall time: 2.0 two whole cores, 1.0 nothing gained."""
+        """(alone a + alone b) / the pair's wall time: the pair's throughput over one thread's
+        alone.  2.0 is two whole cores, 1.0 nothing gained (one core, time-sliced)."""
         return (self.alone[0] + self.alone[1]) / self.wall
 
     @property
@@ -515,7 +544,8 @@ class SmtResult:
 
 def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None):
     """Measure one pairing ("fp+int"...): kernel a alone, kernel b alone, both side by side,
-    `repeat` rounds interleaved, the fastest of each kept; a :class:`SmtResult`.
+    `repeat` rounds interleaved, the fastest of each kept; a :class:`SmtResult`.  a runs
+    `iterations`, b as many as take as long (smt_iterations).
 
     cpus: the two CPUs (default smt_cpus()).  Each kernel runs alone on the CPU its thread
     gets in the pair (a on the first, b on the second), so that a CPU slower than the other
@@ -533,17 +563,18 @@ def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None
         first, second = cpus
         siblings = first in getattr(_cpu.topology().get(second), "siblings", ())
     a, b = pairing.split("+")
+    counts = smt_iterations(pairing, width, iterations, first)
     alone_a = alone_b = wall = math.inf
     paired = (math.inf, math.inf)
     for _ in range(repeat):
-        (s, e, _), = run_pinned([(a, first)], iterations, width)
+        (s, e, _), = run_pinned([(a, first)], counts[0], width)
         alone_a = min(alone_a, e - s)
-        (s, e, _), = run_pinned([(b, second)], iterations, width)
+        (s, e, _), = run_pinned([(b, second)], counts[1], width)
         alone_b = min(alone_b, e - s)
-        (s1, e1, _), (s2, e2, _) = run_pinned([(a, first), (b, second)], iterations, width)
+        (s1, e1, _), (s2, e2, _) = run_pinned([(a, first), (b, second)], counts, width)
         if max(e1, e2) - min(s1, s2) < wall:
             wall, paired = max(e1, e2) - min(s1, s2), (e1 - s1, e2 - s2)
-    return SmtResult(pairing, width, iterations, (first, second), siblings,
+    return SmtResult(pairing, width, counts, (first, second), siblings,
                      (alone_a, alone_b), paired, wall)
 
 
@@ -574,14 +605,14 @@ def _smt_main(repeat, iterations, widths):
              "separate cores as the guest sees them (the host may still pair them on one)"))
     print(f"stated clock: {clock}; measured: "
           + (f"{probed:.2f} GHz (dependent integer adds per ns)" if probed else "no probe here"))
-    print(f"{iterations} iterations per thread; gain = (alone a + alone b) / pair - 1; "
-          "2 whole cores: +100%")
+    print(f"{iterations} iterations of a, of b as many as take as long alone; gain = "
+          "(alone a + alone b) / pair - 1; two whole cores: +100%, one core shared: ~0%")
     print(f"{'pairing':8} {'width':>5} {'a alone':>9} {'b alone':>9} {'a paired':>9} "
           f"{'b paired':>9} {'speedup':>7} {'gain':>6}   (ns per iteration)")
     for width in widths:
         for pairing in SMT_PAIRINGS:
             r = measure_smt(pairing, width, iterations, repeat, cpus=(first, second))
-            ns = [t / iterations * 1e9 for t in (*r.alone, *r.paired)]
+            ns = [t / count * 1e9 for t, count in zip((*r.alone, *r.paired), r.iterations * 2)]
             print(f"{pairing:8} {width:5} {ns[0]:9.3f} {ns[1]:9.3f} {ns[2]:9.3f} {ns[3]:9.3f} "
                   f"{r.speedup:6.2f}x {100 * (r.speedup - 1):+5.0f}%", flush=True)
     return 0

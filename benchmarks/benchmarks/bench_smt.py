@@ -2,9 +2,11 @@
 one pinned CPU, and for two of them side by side on two pinned CPUs.
 
 fibext.parallel is the one place that defines the kernels (fibext._smt), the pairings, the
-widths, the iterations and the pinning; the figure of what each pairing gains,
-(alone a + alone b) / pair, is drawn by benchmarks/figures_cpu.py from these two lines.  A
-machine with one CPU skips both (fibext.parallel.PinningError).
+widths, the iterations and the pinning.  In a pair, kernel a runs SMT_ITERATIONS and kernel b
+as many as take as long alone (fibext.parallel.smt_iterations, timed in setup), so the pair
+ideally takes Alone(a)'s time on two cores and twice it on one core shared by time-slicing;
+the figure of what each pairing gains, 2 x Alone(a) / Pair, is drawn by
+benchmarks/figures_cpu.py.  A machine with one CPU skips both (fibext.parallel.PinningError).
 """
 
 from .common import optional, require
@@ -47,13 +49,19 @@ class Alone(_Pinned):
 
 
 class Pair(_Pinned):
-    """Seconds for two threads, one per pinned CPU, each running SMT_ITERATIONS steps of its
-    kernel of the pairing ("fp+int": FP beside integer), started together, until both end."""
+    """Seconds for two threads, one per pinned CPU, each running its kernel of the pairing
+    ("fp+int": FP beside integer; a for SMT_ITERATIONS steps, b for as long), started
+    together, until both end."""
 
     params = [PAIRINGS, WIDTHS]
     param_names = ["pairing", "width"]
     version = "smt-pair-1"  # pinned: editing this file keeps the history
 
+    def setup(self, pairing, width):
+        super().setup(pairing, width)
+        matched = optional("fibext.parallel", "smt_iterations", None)
+        self.counts = matched(pairing, width, self.iterations, self.cpus[0])
+
     def time_pair(self, pairing, width):
         a, b = pairing.split("+")
-        self.run_pinned([(a, self.cpus[0]), (b, self.cpus[1])], self.iterations, width)
+        self.run_pinned([(a, self.cpus[0]), (b, self.cpus[1])], self.counts, width)

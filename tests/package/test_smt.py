@@ -149,7 +149,8 @@ def test_run_pinned_runs_each_kernel_on_its_cpu(monkeypatch):
 @pytest.mark.parametrize("width", parallel.SMT_WIDTHS)
 def test_measure_smt_gives_a_pairing(pairing, width):
     r = parallel.measure_smt(pairing, width, iterations=1000, repeat=2)
-    assert (r.pairing, r.width, r.iterations) == (pairing, width, 1000)
+    assert (r.pairing, r.width, r.iterations[0]) == (pairing, width, 1000)
+    assert r.iterations[1] >= 1 and (r.iterations[1] == 1000) == (pairing != "fp+int")
     assert len(set(r.cpus)) == 2
     assert all(t > 0 and math.isfinite(t) for t in (*r.alone, *r.paired, r.wall))
     assert r.wall >= max(r.paired) * 0.999
@@ -169,6 +170,25 @@ def test_measure_smt_refuses_bad_input(kwargs, exc, message):
     args = {"pairing": "fp+int", "iterations": 10, "repeat": 1, "cpus": (0, 1), **kwargs}
     with pytest.raises(exc, match=message):
         parallel.measure_smt(**args)
+
+
+@needs_two
+def test_smt_iterations_match_the_kernels_times(monkeypatch):
+    assert parallel.smt_iterations("int+int", 8, 5000) == (5000, 5000)
+    # int takes 3 ns an iteration alone, fp 1 ns: fp+int gives int a third as many
+    cost = {"fp": 1e-9, "int": 3e-9}
+    monkeypatch.setattr(parallel, "run_pinned", lambda jobs, n, width: [
+        (0.0, n * cost[jobs[0][0]], None)])
+    assert parallel.smt_iterations("fp+int", 1, 3000) == (3000, 1000)
+    with pytest.raises(ValueError, match="pairing must be one of"):
+        parallel.smt_iterations("int+fp")
+
+
+def test_run_pinned_counts_per_job():
+    with pytest.raises(ValueError, match="iterations: 1 counts for 2 jobs"):
+        parallel.run_pinned([("fp", 0), ("int", 1)], [10])
+    with pytest.raises(ValueError, match="iterations must be at least 1, got 0"):
+        parallel.run_pinned([("fp", 0), ("int", 1)], (10, 0))
 
 
 def test_run_pinned_refuses_unknown_kernels():
@@ -287,6 +307,7 @@ def test_benchmarks_run(bench_smt, monkeypatch):
         bench.setup(*params)
         assert bench.iterations == 1000 and len(set(bench.cpus)) == 2
         getattr(bench, method)(*params)
+    assert bench.counts[0] == 1000 and bench.counts[1] >= 1  # fp+int: int's work matched
 
 
 def test_benchmarks_skip_on_one_cpu(bench_smt, monkeypatch):
