@@ -3,7 +3,8 @@
     python benchmarks/report.py [--machine NAME] [--html .asv/html] [--results .asv/results]
 
 For one machine: the tip's fib table in the form of the 2015 Cython book's Table 1-1 (fib(0)
-ns, fib(90) ns, loop body ns, speedups over Python) with a log-scale bar chart; the history of
+ns, fib(90) ns, loop body ns, speedups over Python; instructions, estimated cycles and IPC per
+call) with a log-scale bar chart, and the book's own figures beside ours; the history of
 every fib variant's published figure and of its instruction counts across all commits, steps
 marked; the figures of the other areas (figures_*.py); and the noise report.  Written to
 <html>/report/ as a page in the site's look, linked from its navigation bar.
@@ -23,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 import control  # noqa: E402
+import figures_cpu  # noqa: E402
 import noise  # noqa: E402
 import repo  # noqa: E402
 import sitepages  # noqa: E402
@@ -35,9 +37,10 @@ PURE_C = "bench_fib.PureC.track_latency"
 NOOP = "bench_fib.FibNoop.track_call"
 COUNTS = "bench_instructions.FibInstructions.track_instructions"
 # Areas that draw their own figures: benchmarks/figures_<area>.py with draw(results, outdir, machine).
-FIGURE_MODULES = ["figures_memory", "figures_cache", "figures_parallel"]
+FIGURE_MODULES = ["figures_memory", "figures_cache", "figures_parallel", "figures_cpu"]
 TABLE_HEADER = ["variant", "fib(0) ns", "fib(90) ns", "loop body ns", "speedup fib(0)",
-                "speedup fib(90)"]
+                "speedup fib(90)", *figures_cpu.HEADER]
+TABLE_ALIGN = "lrrrrr" + "r" * len(figures_cpu.HEADER)
 
 
 def latest_results(results_dir, machine, tip=None):
@@ -65,8 +68,12 @@ def fib_rows(values):
             for name, (t0, t90) in times.items()]
 
 
-def _cells(rows):
-    return [(name, f"{t0:.1f}", f"{t90:.1f}", f"{loop:.2f}", f"{s0:.1f}x", f"{s90:.1f}x")
+def _cells(rows, cpu=None):
+    """The table's cells; cpu: {name: the instructions, cycles and IPC cells}
+    (figures_cpu.ipc_cells), "-" where a row has none."""
+    cpu = cpu or {}
+    return [(name, f"{t0:.1f}", f"{t90:.1f}", f"{loop:.2f}", f"{s0:.1f}x", f"{s90:.1f}x",
+             *cpu.get(name, ["-"] * len(figures_cpu.HEADER)))
             for name, t0, t90, loop, s0, s90 in rows]
 
 
@@ -79,10 +86,28 @@ NOTES = ("Loop body = (fib(90) - fib(0)) / 90: the cost of one iteration, call e
          "Pure C is timed inside C (fibext.time_c), each call waiting for the last.")
 
 
-def markdown_table_of(rows, machine, commit):
+def markdown_table_of(rows, machine, commit, cpu=None, cycles_note=""):
     """The table as Markdown (fib-table.md, for pasting elsewhere)."""
     return (f"{_caption(machine, commit)}:\n\n"
-            + markdown_table(TABLE_HEADER, _cells(rows), "lrrrrr") + f"\n\n{NOTES}\n")
+            + markdown_table(TABLE_HEADER, _cells(rows, cpu), TABLE_ALIGN)
+            + f"\n\n{NOTES}\n" + (f"\n{cycles_note}\n" if cycles_note else ""))
+
+
+def book_section(rows, python=None):
+    """(Markdown, HTML) of the book's Table 1-1 beside ours: the ratios side by side and the
+    paragraph figures_cpu computes from them."""
+    cells = figures_cpu.book_cells(figures_cpu.book_rows(rows))
+    text = figures_cpu.book_paragraph(rows, python=python)
+    source = ("The book: the 2015 O'Reilly \"Cython\", chapter 1, Table 1-1 (fib.csv of its "
+              "companion repository): its C extension used METH_VARARGS and PyArg_ParseTuple, "
+              "as fibext's capi_varargs does; its pure C is set beside our pure C latency.")
+    markdown = (markdown_table(figures_cpu.BOOK_HEADER, cells, "lrr")
+                + f"\n\n{source}\n\n{text}\n")
+    page = (html_table(figures_cpu.BOOK_HEADER, cells, "lrr",
+                       caption="The book's Table 1-1 beside ours: ratios")
+            + f"<p>{html.escape(source)} Also as <a href='book-table.md'>Markdown</a>.</p>"
+            + f"<p>{html.escape(text)}</p>")
+    return markdown, page
 
 
 def bar_chart(rows, path, machine):
@@ -186,14 +211,23 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
     sections = []  # (anchor, title, html)
     rows = fib_rows(values)
     if rows:
-        (out / "fib-table.md").write_text(markdown_table_of(rows, machine, newest.commit_hash))
+        clock = figures_cpu.report_clock(machine_info, repo.describe_host())
+        cpu = figures_cpu.ipc_cells(rows, values, clock.ghz)
+        probed = figures_cpu.effective_clock() if clock.ghz else None
+        cycles_note = figures_cpu.cycles_note(clock, rows, probed)
+        (out / "fib-table.md").write_text(markdown_table_of(rows, machine, newest.commit_hash,
+                                                            cpu, cycles_note))
         bar_chart(rows, out / "fib.png", machine)
         sections.append(("fib", "fib: every way to extend Python, measured",
-                         html_table(TABLE_HEADER, _cells(rows), "lrrrrr",
+                         html_table(TABLE_HEADER, _cells(rows, cpu), TABLE_ALIGN,
                                     caption=_caption(machine, newest.commit_hash))
                          + f"<p>{html.escape(NOTES)} Also as <a href='fib-table.md'>Markdown</a>."
-                         "</p>" + _img("fib.png", "Bar chart, log scale: ns per fib(0) and "
-                                       "fib(90) call for each variant")))
+                         f"</p><p>{html.escape(cycles_note)}</p>"
+                         + _img("fib.png", "Bar chart, log scale: ns per fib(0) and "
+                                "fib(90) call for each variant")))
+        book_md, book_html = book_section(rows, (newest.params or {}).get("python"))
+        (out / "book-table.md").write_text(book_md)
+        sections.append(("book", "the book's table beside ours", book_html))
     if history_figure(results, out / "history.png", machine, thresholds, commits):
         sections.append(("history", "fib across the history",
                          "<p>Each variant's published fib(90) figure per commit, and its exact "

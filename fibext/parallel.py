@@ -24,10 +24,23 @@ the caller was interrupted, so an exception or Ctrl-C never waits for a long bat
     True
 
 ``python -m fibext.parallel`` measures every kind x workers on this machine.
+
+Two threads on one core: ``python -m fibext.parallel --smt`` runs a floating-point and an
+integer dependency chain (fibext._smt) alone on one pinned CPU, then two of them at once on two
+pinned CPUs (FP beside FP, INT beside INT, FP beside INT), and prints what the pair gained:
+(time alone of the one + time alone of the other) / time of the pair.  2.0 is two whole cores;
+1.0 is nothing gained, one core time-sliced.  Which CPUs the threads got, and how the guest
+says they are related (thread_siblings_list, core_id), is printed beside it: a hypervisor may
+show two hardware threads of one core as two cores, so the pairing is the measurement that
+tells.
+
+    >>> measure_smt("fp+int", iterations=1000, repeat=1).pairing
+    'fp+int'
 """
 
 import argparse
 import functools
+import math
 import multiprocessing
 import operator
 import os
@@ -39,7 +52,7 @@ from array import array
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from fibext import _parallel
+from fibext import _cpu, _parallel, _smt
 from fibext._cli import int_in
 from fibext._contract import index_n
 from fibext._pyfib import fib
@@ -51,11 +64,19 @@ __all__ = [
     "N",
     "OPENMP",
     "OPENMP_VERSION",
+    "SMT_PAIRINGS",
+    "SMT_WIDTHS",
     "Kind",
+    "PinningError",
+    "SmtResult",
     "Workers",
+    "effective_clock",
+    "measure_smt",
     "prange_threads",
     "run_batch",
     "serial_batch",
+    "smt_cpus",
+    "smt_iterations",
     "worker_counts",
 ]
 
@@ -369,6 +390,235 @@ def _measure(kind, workers, repeat):
     return min(times)
 
 
+# ---------------------------------------------------------------------------------------------
+# Two threads on one core: FP and integer chains alone and in pairs, each thread pinned
+
+
+#: The pairings measured, "kernel+kernel" (kernels: fibext._smt's fp_chain and int_chain).
+#: Append only: each is a line in the history (bench_smt).
+SMT_PAIRINGS = ("fp+fp", "int+int", "fp+int")
+#: Independent chains per kernel: 1 (latency-bound) and 8 (more of the units busy).
+SMT_WIDTHS = _smt.WIDTHS
+#: Loop iterations per thread and run: 5-15 ms here, far above the threads' start-up.
+SMT_ITERATIONS = 5_000_000
+_SMT_KERNELS = {"fp": _smt.fp_chain, "int": _smt.int_chain}
+#: How long a pinned thread may wait for the other to start.
+_SMT_TIMEOUT = 60.0
+
+
+class PinningError(RuntimeError):
+    """Threads cannot be pinned to two CPUs here (one CPU, no sched_setaffinity, refused)."""
+
+
+def smt_cpus(affinity=None, topo=None):
+    """(cpu, cpu, siblings): two CPUs this process may run on, two hardware threads of one
+    core where the guest shows any such pair, else the first two; siblings says which.
+
+    PinningError where fewer than two CPUs are allowed or the system cannot pin threads.
+    """
+    if not hasattr(os, "sched_setaffinity") or not hasattr(os, "sched_getaffinity"):
+        raise PinningError("pinning threads to CPUs needs os.sched_setaffinity (Linux); "
+                           "this system has none")
+    allowed = sorted(os.sched_getaffinity(0) if affinity is None else affinity)
+    if len(allowed) < 2:
+        raise PinningError(f"pairing two threads needs two CPUs to pin them to; this process "
+                           f"may run on {len(allowed)} (os.sched_getaffinity: {allowed}, "
+                           f"os.cpu_count(): {os.cpu_count()})")
+    topo = _cpu.topology() if topo is None else topo
+    for cpu in allowed:
+        mates = [c for c in getattr(topo.get(cpu), "siblings", ()) if c != cpu and c in allowed]
+        if mates:
+            return cpu, mates[0], True
+    return allowed[0], allowed[1], False
+
+
+def _smt_args(iterations, width):
+    iterations = _count(iterations, "iterations")
+    if iterations < 1:
+        raise ValueError(f"iterations must be at least 1, got {iterations}")
+    if isinstance(width, bool) or not isinstance(width, int) or width not in SMT_WIDTHS:
+        raise ValueError(f"width must be one of {SMT_WIDTHS}, got {width!r}")
+    return iterations, width
+
+
+def run_pinned(jobs, iterations, width=1):
+    """Run each (kernel, cpu) of jobs in a thread of its own pinned to cpu, all started
+    together; [(start, end, result)] per job (time.perf_counter() seconds).
+
+    kernel is "fp" or "int" (fibext._smt's chains, run nogil); iterations is one count for
+    every job, or a sequence of one count per job.  A thread that cannot be pinned raises
+    PinningError here, after the others were released; any other error of a thread is
+    raised here too.
+    """
+    jobs = list(jobs)
+    counts = list(iterations) if isinstance(iterations, (list, tuple)) else [iterations] * len(jobs)
+    if len(counts) != len(jobs):
+        raise ValueError(f"iterations: {len(counts)} counts for {len(jobs)} jobs")
+    counts = [_smt_args(count, width)[0] for count in counts]
+    width = _smt_args(1, width)[1]
+    for kernel, _ in jobs:
+        if kernel not in _SMT_KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(_SMT_KERNELS)}; got {kernel!r}")
+    barrier = threading.Barrier(len(jobs))
+    out = [None] * len(jobs)
+    errors = []
+
+    def work(i, kernel, cpu, iterations):
+        try:
+            os.sched_setaffinity(0, {cpu})  # 0: the calling thread (Linux pins threads)
+        except (OSError, ValueError) as exc:
+            errors.append(PinningError(f"could not pin a thread to CPU {cpu}: {exc}"))
+            barrier.abort()
+            return
+        try:
+            barrier.wait(_SMT_TIMEOUT)
+        except threading.BrokenBarrierError:
+            return
+        try:
+            start = time.perf_counter()
+            value = _SMT_KERNELS[kernel](iterations, width)
+            out[i] = (start, time.perf_counter(), value)
+        except BaseException as exc:  # raised in the caller's thread, not lost in this one
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, kernel, cpu, count),
+                                name=f"fibext-smt-{i}")
+               for i, ((kernel, cpu), count) in enumerate(zip(jobs, counts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    if any(o is None for o in out):
+        raise RuntimeError("a pinned thread did not run (its start timed out)")
+    return out
+
+
+def smt_iterations(pairing, width=1, iterations=SMT_ITERATIONS, cpu=None):
+    """(iterations of a, iterations of b) for the pairing "a+b": a gets `iterations`, b as many
+    as take it as long alone as a's take (timed now on `cpu`, the fastest of 3 short runs), so
+    that the two threads of a pair run side by side from start to end; the same count for a
+    kernel beside itself."""
+    if pairing not in SMT_PAIRINGS:
+        raise ValueError(f"pairing must be one of {', '.join(SMT_PAIRINGS)}; got {pairing!r}")
+    iterations, width = _smt_args(iterations, width)
+    a, b = pairing.split("+")
+    if a == b:
+        return iterations, iterations
+    cpu = smt_cpus()[0] if cpu is None else cpu
+    probe = max(1, min(iterations, 1_000_000))
+    seconds = {}
+    for kernel in (a, b):
+        runs = [run_pinned([(kernel, cpu)], probe, width)[0] for _ in range(3)]
+        seconds[kernel] = min(end - start for start, end, _ in runs)
+    return iterations, max(1, round(iterations * seconds[a] / seconds[b]))
+
+
+@dataclass(frozen=True)
+class SmtResult:
+    """One pairing measured: seconds alone (each kernel on one CPU, the other idle) and in the
+    pair (each thread's own seconds, and the pair's wall time from first start to last end).
+    Each kernel's iterations are matched (smt_iterations), so both take as long alone."""
+
+    pairing: str
+    width: int
+    iterations: tuple  # of kernel a, of kernel b
+    cpus: tuple
+    siblings: bool  # whether the guest says the two CPUs share a core
+    alone: tuple  # seconds, kernel a and kernel b, each alone (on the CPU it gets in the pair)
+    paired: tuple  # seconds, thread a and thread b, side by side
+    wall: float  # seconds, the pair from first start to last end
+
+    @property
+    def speedup(self):
+        """(alone a + alone b) / the pair's wall time: the pair's throughput over one thread's
+        alone.  2.0 is two whole cores, 1.0 nothing gained (one core, time-sliced)."""
+        return (self.alone[0] + self.alone[1]) / self.wall
+
+    @property
+    def slowdowns(self):
+        """Each thread's time in the pair over its time alone (1.0: undisturbed)."""
+        return tuple(p / a for p, a in zip(self.paired, self.alone))
+
+
+def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None):
+    """Measure one pairing ("fp+int"...): kernel a alone, kernel b alone, both side by side,
+    `repeat` rounds interleaved, the fastest of each kept; a :class:`SmtResult`.  a runs
+    `iterations`, b as many as take as long (smt_iterations).
+
+    cpus: the two CPUs (default smt_cpus()).  Each kernel runs alone on the CPU its thread
+    gets in the pair (a on the first, b on the second), so that a CPU slower than the other
+    (a busy neighbour on the host) counts against both of its figures alike.
+    """
+    if pairing not in SMT_PAIRINGS:
+        raise ValueError(f"pairing must be one of {', '.join(SMT_PAIRINGS)}; got {pairing!r}")
+    iterations, width = _smt_args(iterations, width)
+    repeat = _count(repeat, "repeat")
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    if cpus is None:
+        first, second, siblings = smt_cpus()
+    else:
+        first, second = cpus
+        siblings = first in getattr(_cpu.topology().get(second), "siblings", ())
+    a, b = pairing.split("+")
+    counts = smt_iterations(pairing, width, iterations, first)
+    alone_a = alone_b = wall = math.inf
+    paired = (math.inf, math.inf)
+    for _ in range(repeat):
+        (s, e, _), = run_pinned([(a, first)], counts[0], width)
+        alone_a = min(alone_a, e - s)
+        (s, e, _), = run_pinned([(b, second)], counts[1], width)
+        alone_b = min(alone_b, e - s)
+        (s1, e1, _), (s2, e2, _) = run_pinned([(a, first), (b, second)], counts, width)
+        if max(e1, e2) - min(s1, s2) < wall:
+            wall, paired = max(e1, e2) - min(s1, s2), (e1 - s1, e2 - s2)
+    return SmtResult(pairing, width, counts, (first, second), siblings,
+                     (alone_a, alone_b), paired, wall)
+
+
+def effective_clock(iterations=2_000_000, repeat=40):
+    """GHz the core really runs at: dependent integer adds per ns (one cycle each on every
+    x86-64 core; fibext._smt.add_chain), the fastest of `repeat` runs (~5 ms each: many
+    short runs, so that one of them finds the CPU to itself on a busy machine).  None where
+    the build has no add chain (not x86-64)."""
+    if not _smt.HAVE_ADD_CHAIN:
+        return None
+    iterations = _count(iterations, "iterations")
+    best = math.inf
+    for _ in range(max(1, _count(repeat, "repeat"))):
+        start = time.perf_counter_ns()
+        _smt.add_chain(iterations)
+        best = min(best, time.perf_counter_ns() - start)
+    return iterations * _smt.ADDS_PER_ITERATION / best
+
+
+def _smt_main(repeat, iterations, widths):
+    """Print the pairing table live, with the topology and the clocks."""
+    first, second, siblings = smt_cpus()
+    topo = _cpu.topology()
+    clock = _cpu.stated_clock()
+    probed = effective_clock()
+    print(_cpu.describe_topology(topo))
+    print(f"threads pinned to cpu{first} and cpu{second}: "
+          + ("hardware threads of one core, as the guest sees them" if siblings else
+             "separate cores as the guest sees them (the host may still pair them on one)"))
+    print(f"stated clock: {clock}; measured: "
+          + (f"{probed:.2f} GHz (dependent integer adds per ns)" if probed else "no probe here"))
+    print(f"{iterations} iterations of a, of b as many as take as long alone; gain = "
+          "(alone a + alone b) / pair - 1; two whole cores: +100%, one core shared: ~0%")
+    print(f"{'pairing':8} {'width':>5} {'a alone':>9} {'b alone':>9} {'a paired':>9} "
+          f"{'b paired':>9} {'speedup':>7} {'gain':>6}   (ns per iteration)")
+    for width in widths:
+        for pairing in SMT_PAIRINGS:
+            r = measure_smt(pairing, width, iterations, repeat, cpus=(first, second))
+            ns = [t / count * 1e9 for t, count in zip((*r.alone, *r.paired), r.iterations * 2)]
+            print(f"{pairing:8} {width:5} {ns[0]:9.3f} {ns[1]:9.3f} {ns[2]:9.3f} {ns[3]:9.3f} "
+                  f"{r.speedup:6.2f}x {100 * (r.speedup - 1):+5.0f}%", flush=True)
+    return 0
+
+
 def main(argv=None):
     """Print seconds per batch and speedup over 1 worker, for each kind x workers."""
     parser = argparse.ArgumentParser(prog="python -m fibext.parallel", description=main.__doc__)
@@ -377,7 +627,19 @@ def main(argv=None):
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=KINDS)
     parser.add_argument("--workers", nargs="+", type=int_in("workers", 1, MAX_WORKERS),
                         default=worker_counts())
+    parser.add_argument("--smt", action="store_true",
+                        help="instead: two threads, one per pinned CPU, FP and integer chains "
+                             "alone and in pairs (what two threads on one core gain)")
+    parser.add_argument("--iterations", type=int_in("iterations", 1, 2**40),
+                        default=SMT_ITERATIONS, help="--smt: loop iterations per thread")
+    parser.add_argument("--widths", nargs="+", type=int, choices=SMT_WIDTHS,
+                        default=list(SMT_WIDTHS), help="--smt: independent chains per kernel")
     args = parser.parse_args(argv)
+    if args.smt:
+        try:
+            return _smt_main(args.repeat, args.iterations, args.widths)
+        except PinningError as exc:
+            parser.exit(2, f"{parser.prog}: error: {exc}\n")
     workers = sorted(set(args.workers) | {1})
     omp = f"OpenMP {OPENMP_VERSION}" if OPENMP else "no OpenMP (prange runs serially)"
     print(f"cpus: {os.cpu_count()}; build: {omp}; prange({max(workers)}) used "

@@ -2,17 +2,19 @@
 
 The caches and RAM are measured with fibext.memory's kernels (the sequential sum, the gather
 through a shuffled index, the pointer chase) at a working set inside each level; the storage
-row comes from fibext.storage.  The table's rows and format are fibext.storage's :class:`Row`
-and ``format_table``.
+row comes from fibext.storage, and the network row below it (where the book lists the
+network) from fibext.network: loopback TCP, so a floor under any real network.  The table's
+rows and format are fibext.storage's :class:`Row` and ``format_table``.
 
-``python -m fibext.units [--dir DIR] [--size MiB]`` (or ``python -m fibext.memory --units``)
-prints the table.
+``python -m fibext.units [--dir DIR] [--size MiB] [--no-network]`` (or ``python -m
+fibext.memory --units``) prints the table.
 """
 
 import argparse
 
-from fibext import memory, storage
+from fibext import memory, network, storage
 from fibext._cli import int_in
+from fibext.network import NetworkError
 from fibext.storage import Row, StorageError, format_table
 
 
@@ -55,12 +57,22 @@ def measure_memory(caches=None, repeat=3, impl="c"):
 
 
 def table(directory=".", size_mib=storage.DEFAULT_SIZE_MIB, memory_levels=True, caches=None,
-          random_reads=2000):
-    """Every memory unit: the rows of measure_memory() (if memory_levels) and the storage row.
-    The storage is checked first, so that bad input fails before minutes of measuring."""
+          random_reads=2000, network_row=True, pings=network.DEFAULT_PINGS,
+          transfer_mib=network.DEFAULT_TRANSFER_MIB):
+    """Every memory unit: the rows of measure_memory() (if memory_levels), the storage row and
+    the loopback network row (if network_row; where the loopback cannot be measured, the row
+    is empty and its note says why).  The storage is checked first, so that bad input fails
+    before minutes of measuring."""
     storage.check_dir(directory, size_mib)
     rows = measure_memory(caches) if memory_levels else []
     rows.append(storage.measure_storage(directory, size_mib, random_reads=random_reads))
+    if network_row:
+        try:
+            rows.append(network.measure_loopback(pings, transfer_mib))
+        except NetworkError as exc:  # the other rows took minutes: keep them, say why not
+            rows.append(Row(unit="network", where=f"loopback TCP, {network.LOOPBACK}",
+                            seq_bandwidth=None, random_bandwidth=None, seq_latency=None,
+                            random_latency=None, note=f"not measured: {exc}"))
     return rows
 
 
@@ -77,10 +89,19 @@ def main(argv=None):
                         help="random 4 KiB reads (default 2000)")
     parser.add_argument("--storage-only", action="store_true",
                         help="skip the caches and RAM")
+    parser.add_argument("--no-network", action="store_true",
+                        help="skip the network row (loopback TCP on 127.0.0.1)")
+    parser.add_argument("--pings", type=int_in("--pings", 1, network.MAX_PINGS),
+                        default=network.DEFAULT_PINGS, metavar="N",
+                        help=f"network: round trips timed (default {network.DEFAULT_PINGS})")
+    parser.add_argument("--transfer", type=int_in("--transfer", 1, network.MAX_TRANSFER_MIB),
+                        default=network.DEFAULT_TRANSFER_MIB, metavar="MiB",
+                        help=f"network: MiB streamed (default {network.DEFAULT_TRANSFER_MIB})")
     args = parser.parse_args(argv)
     try:
         rows = table(args.dir, args.size, memory_levels=not args.storage_only,
-                     random_reads=args.random_reads)
+                     random_reads=args.random_reads, network_row=not args.no_network,
+                     pings=args.pings, transfer_mib=args.transfer)
     except StorageError as exc:
         parser.error(str(exc))
     print(format_table(rows))
