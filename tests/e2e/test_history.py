@@ -120,6 +120,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
         return value(data, control.CONTROL)[0]
 
     steady = {c: value(data, control.CONTROL)[0] for c, data in results(clone).items()}
+    assert len(steady) == 3, steady  # the three builds: the checks of the others below need them
     noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
     disturb(tip)
     run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
