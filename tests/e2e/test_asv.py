@@ -89,6 +89,7 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     clone, machine, command = published_site.clone, published_site.machine, published_site.command
     first = published_site.first_run
     assert "127.0.0.1" in first.stdout and ".asv/html" in first.stdout
+    assert "Benchmarking" in first.stdout  # asv's word for measuring: the run again must lack it
 
     files = result_files(clone, machine)
     assert len(files) == 3  # one results file per commit
