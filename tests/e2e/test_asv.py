@@ -44,6 +44,7 @@ def test_asv_environments_get_fibexts_dependencies():
     import tomllib
     needs = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     names = {re.split(r"[<>=!~ \[;]", need, maxsplit=1)[0].lower() for need in needs}
+    assert names, "pyproject.toml names no dependency of fibext (numpy at least)"
     assert names <= {name.lower() for name in CONF["matrix"]["req"]}
 
 
@@ -88,6 +89,7 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     clone, machine, command = published_site.clone, published_site.machine, published_site.command
     first = published_site.first_run
     assert "127.0.0.1" in first.stdout and ".asv/html" in first.stdout
+    assert "Benchmarking" in first.stdout  # asv's word for measuring: the run again must lack it
 
     files = result_files(clone, machine)
     assert len(files) == 3  # one results file per commit
@@ -103,9 +105,11 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     assert not [name for name in ran if name not in graphs]
 
     # Offline: no page, script or stylesheet of the site loads anything from elsewhere.
-    for page in html.rglob("*"):
-        if page.suffix in (".html", ".css") or (page.suffix == ".js" and page.parent == html):
-            assert not EXTERNAL.search(page.read_text(errors="replace")), page
+    pages = [page for page in html.rglob("*")
+             if page.suffix in (".html", ".css") or (page.suffix == ".js" and page.parent == html)]
+    assert html / "index.html" in pages, pages  # the pages were found: none is no check
+    for page in pages:
+        assert not EXTERNAL.search(page.read_text(errors="replace")), page
     for asset in ("jquery-3.3.1.min.js", "jquery.flot.min.js", "bootstrap.min.css"):
         assert (html / "vendor" / asset).stat().st_size > 1000
 
@@ -120,6 +124,7 @@ def test_main_job_end_to_end_on_a_scratch_clone(published_site):
     fib = data["results"]["bench_fib.Fib.track_call"]
     fib += [None] * (len(columns) - len(fib))  # asv drops trailing empty columns
     variants, ns = fib[columns.index("params")]
+    assert variants, fib  # the table is checked once per variant: none would check nothing
     # The report prints the figure asv stores and publishes (ns per call).
     values = dict(zip([(v, n) for v in variants for n in ns], fib[columns.index("result")]))
     rows = {line.split("|")[1].strip(): line.split("|")[2:4]

@@ -361,6 +361,7 @@ def test_steps_are_marked_on_the_graph_where_the_drill_put_them(browser, drill_s
     log = git_log(drill_site.clone)                  # oldest first: base, then the drill's
     changed = {hash_to_rev[sha] for sha, label in log if label.startswith(("(b)", "(c)", "(e)"))}
     cython = {hash_to_rev[sha] for sha, label in log if label.startswith(("(b)", "(e)"))}
+    assert cython, log  # the drill's labels name its 3x step: "cython <= revs" below needs it
     published = json.loads((drill_site.html / "steps.json").read_text())[FIB]
     url, server = serve(drill_site.html)
     try:

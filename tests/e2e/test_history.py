@@ -75,6 +75,7 @@ def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
     second = results(clone)[tip]
     assert value(second, "bench_fib.PureC.track_latency")
     assert value(second, "bench_fib.FibNoop.track_call") == noop   # kept, not measured again
+    assert "Benchmarking" in run.stdout       # asv's word for measuring, which comes next
     # nothing missing now: nothing built, nothing measured
     again = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
     assert "Building for" not in again.stdout and "Benchmarking" not in again.stdout
@@ -120,6 +121,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
         return value(data, control.CONTROL)[0]
 
     steady = {c: value(data, control.CONTROL)[0] for c, data in results(clone).items()}
+    assert len(steady) == 3, steady  # the three builds: the checks of the others below need them
     noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
     disturb(tip)
     run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
@@ -153,6 +155,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     pages = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=first).splitlines()
     assert {"index.html", "index.json", "report/index.html", "steps.json"} <= set(pages)
     assert "'gh-pages': new commit" in run.stdout and f"{len(pages)} files" in run.stdout
+    assert "Benchmarking" in run.stdout       # as a run that measures says (the fresh clone's not)
     files = git("ls-tree", "-r", "--name-only", "results", cwd=first).splitlines()
     assert "benchmarks.json" in files and f"{MACHINE}/machine.json" in files
     assert f"{MACHINE}/builds.jsonl" in files          # which commits are one build travels too

@@ -85,4 +85,5 @@ def test_two_machines_in_one_published_site(published_site, tmp_path):
         points = json.loads(path.read_text())
         # A point for each of the three commits, with a value for every (variant, n).
         assert sorted(index["revision_to_hash"][str(rev)] for rev, _ in points) == commits
+        assert all(values for _, values in points), machine  # an empty list holds no None
         assert all(value is not None for _, values in points for value in values), machine

@@ -66,6 +66,7 @@ def test_every_job_runs_scripts_of_this_repository_that_exist():
                     assert os.access(path, os.X_OK), f"{workflow} {job}: {script} is not executable"
                 named.setdefault((workflow, job), set()).add(script)
     jobs = {(p.name, job) for p in WORKFLOWS for job in yaml.safe_load(p.read_text())["jobs"]}
+    assert jobs, f"no workflow job found in {WORKFLOWS}: nothing was checked"
     assert set(named) == jobs, f"jobs that run no script of this repository: {jobs - set(named)}"
 
 

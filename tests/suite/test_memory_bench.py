@@ -42,7 +42,9 @@ def test_every_benchmark_is_pinned_and_reports_ns(bench):
 
 
 def test_every_benchmark_measures_a_small_size(bench):
-    for cls in bench_classes(bench):
+    classes = bench_classes(bench)
+    assert classes, "bench_memory has no benchmark class (with params): nothing was measured"
+    for cls in classes:
         combo = [values[0] for values in cls.params]  # the smallest size comes first
         b = cls()
         b.target_ns = 50_000  # a quick run: this checks the plumbing, not the speed
