@@ -23,13 +23,12 @@ import copy
 import os
 import pathlib
 import tempfile
+from distutils import log  # setuptools' own copy once setuptools is imported (3.12 has no other)
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CompileError, LinkError
-
-from distutils import log  # setuptools' own copy once setuptools is imported (3.12 has no other)
 
 C_API = Extension(
     "fibext._capi",

@@ -17,7 +17,6 @@ from fibext._cli import int_in
 from fibext.network import NetworkError
 from fibext.storage import Row, StorageError, format_table
 
-
 # ---------------------------------------------------------------------------------------------
 # The caches and RAM, from fibext.memory's kernels
 

@@ -32,9 +32,9 @@ import atheris
 
 with atheris.instrument_imports(include=["fibext"]):
     import numpy as np
+    from common import MAX_RUN_N, Index, Int, outcome
 
     import fibext
-    from common import MAX_RUN_N, Index, Int, outcome
     from fibext import _contract
 
 REFERENCE = fibext.VARIANTS["python"]

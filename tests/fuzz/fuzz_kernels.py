@@ -31,8 +31,8 @@ import atheris
 
 with atheris.instrument_imports(include=["fibext"]):
     import numpy as np
-
     from common import outcome
+
     from fibext import _buffers, _memory
 
 ALLOWED = (TypeError, ValueError, IndexError, OverflowError, BufferError)
