@@ -71,7 +71,7 @@ def slow_cython(clone, extra=CYTHON_EXTRA):
     _replace(path, "\n\ndef fib(n, /):",
              f'\n\ncdef extern from *:\n    """\n{verbatim}\n    """\n'
              "    double fibext_drill_fib(int n, int extra, int every)\n\n\ndef fib(n, /):")
-    _replace(path, "    cdef int i\n    cdef double a = 0.0, b = 1.0\n    for i in range(k):\n"
+    _replace(path, "    cdef int _i\n    cdef double a = 0.0, b = 1.0\n    for _i in range(k):\n"
                    "        a, b = a + b, a\n    return a\n",
              f"    return fibext_drill_fib(k, {extra}, 1)\n")
 

@@ -23,10 +23,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+import builds  # noqa: E402
 import control  # noqa: E402
 import figures_cpu  # noqa: E402
 import noise  # noqa: E402
 import repo  # noqa: E402
+import report_pythons  # noqa: E402
 import sitepages  # noqa: E402
 import steps  # noqa: E402
 from asvresults import newest_first, param_value, values_by_benchmark  # noqa: E402
@@ -208,37 +210,60 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
     # asv's record of the machine (name, num_cpu, ...), which the figures annotate.
     machine_info = json.loads((pathlib.Path(results_dir) / machine / "machine.json").read_text())
     thresholds = repo.load_thresholds()[0]
-    sections = []  # (anchor, title, html)
-    rows = fib_rows(values)
-    if rows:
-        clock = figures_cpu.report_clock(machine_info, repo.describe_host())
-        cpu = figures_cpu.ipc_cells(rows, values, clock.ghz)
-        probed = figures_cpu.effective_clock() if clock.ghz else None
-        cycles_note = figures_cpu.cycles_note(clock, rows, probed)
-        (out / "fib-table.md").write_text(markdown_table_of(rows, machine, newest.commit_hash,
-                                                            cpu, cycles_note))
-        bar_chart(rows, out / "fib.png", machine)
-        sections.append(("fib", "fib: every way to extend Python, measured",
-                         html_table(TABLE_HEADER, _cells(rows, cpu), TABLE_ALIGN,
-                                    caption=_caption(machine, newest.commit_hash))
-                         + f"<p>{html.escape(NOTES)} Also as <a href='fib-table.md'>Markdown</a>."
-                         f"</p><p>{html.escape(cycles_note)}</p>"
-                         + _img("fib.png", "Bar chart, log scale: ns per fib(0) and "
-                                "fib(90) call for each variant")))
-        book_md, book_html = book_section(rows, (newest.params or {}).get("python"))
-        (out / "book-table.md").write_text(book_md)
-        sections.append(("book", "the book's table beside ours", book_html))
+    sections = _fib_sections(out, values, newest, machine, machine_info)  # (anchor, title, html)
+    per_python = report_pythons.section(results_dir, machine, newest.commit_hash, out)
+    if per_python:
+        sections.append(per_python)
     if history_figure(results, out / "history.png", machine, thresholds, commits):
-        sections.append(("history", "fib across the history",
-                         "<p>Each variant's published fib(90) figure per commit, and its exact "
-                         "instruction count per commit; a step that asv's own step detection "
-                         "finds beyond the line's threshold is marked with its ratio.  The black "
-                         "dashed line is the control: fib's loop in pure Python from the "
-                         "benchmark suite itself, the same code at every commit, flat unless "
-                         "the machine changed.</p>"
+        sections.append(("history", "fib across the history", HISTORY_TEXT
                          + _img("history.png", "Two panels across the commits: ns per fib(90) "
                                 "call per variant with the control line, and instructions per "
                                 "call, steps marked")))
+    sections += _figure_sections(values, out, machine_info)
+    sections.append(_builds_section(results, results_dir, machine))
+    # Which lines of the history to trust: from the same results, newest first.
+    noise_md = noise.write_noise_report(results, machine, out)
+    sections.append(("noise", "noise: which lines to trust", noise.html_report(noise_md)
+                     + "<p>The whole table: <a href='noise.md'>noise.md</a>.</p>"))
+    (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
+    sitepages.add_nav_link(html_dir, "report", "report/index.html", "Report")
+    return out
+
+
+HISTORY_TEXT = ("<p>Each variant's published fib(90) figure per commit, and its exact "
+                "instruction count per commit; a step that asv's own step detection finds "
+                "beyond the line's threshold is marked with its ratio.  The black dashed line "
+                "is the control: fib's loop in pure Python from the benchmark suite itself, the "
+                "same code at every commit, flat unless the machine changed.</p>")
+
+
+def _fib_sections(out, values, newest, machine, machine_info):
+    """The tip's Table 1-1 with its IPC columns and chart, and the book's table beside it."""
+    rows = fib_rows(values)
+    if not rows:
+        return []
+    clock = figures_cpu.report_clock(machine_info, repo.describe_host())
+    cpu = figures_cpu.ipc_cells(rows, values, clock.ghz)
+    probed = figures_cpu.effective_clock() if clock.ghz else None
+    cycles_note = figures_cpu.cycles_note(clock, rows, probed)
+    (out / "fib-table.md").write_text(markdown_table_of(rows, machine, newest.commit_hash,
+                                                        cpu, cycles_note))
+    bar_chart(rows, out / "fib.png", machine)
+    fib = ("fib", "fib: every way to extend Python, measured",
+           html_table(TABLE_HEADER, _cells(rows, cpu), TABLE_ALIGN,
+                      caption=_caption(machine, newest.commit_hash))
+           + f"<p>{html.escape(NOTES)} Also as <a href='fib-table.md'>Markdown</a>."
+           f"</p><p>{html.escape(cycles_note)}</p>"
+           + _img("fib.png", "Bar chart, log scale: ns per fib(0) and fib(90) call for each "
+                  "variant"))
+    book_md, book_html = book_section(rows, (newest.params or {}).get("python"))
+    (out / "book-table.md").write_text(book_md)
+    return [fib, ("book", "the book's table beside ours", book_html)]
+
+
+def _figure_sections(values, out, machine_info):
+    """A section per area that draws its own figures (FIGURE_MODULES)."""
+    sections = []
     for module_name in FIGURE_MODULES:
         try:
             module = importlib.import_module(module_name)
@@ -250,13 +275,19 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
             sections.append((area, f"{area} figures", "".join(
                 _img(pathlib.Path(p).name, _alt(module, pathlib.Path(p).stem, area))
                 for p in pictures)))
-    # Which lines of the history to trust: from the same results, newest first.
-    noise_md = noise.write_noise_report(results, machine, out)
-    sections.append(("noise", "noise: which lines to trust", noise.html_report(noise_md)
-                     + "<p>The whole table: <a href='noise.md'>noise.md</a>.</p>"))
-    (out / "index.html").write_text(_index_page(sections, machine, newest.commit_hash))
-    sitepages.add_nav_link(html_dir, "report", "report/index.html", "Report")
-    return out
+    return sections
+
+
+def _builds_section(results, results_dir, machine):
+    """Which commits share a build (builds.py), so that nobody reads a shared figure as
+    several measurements."""
+    commits = list(dict.fromkeys(r.commit_hash for r in results))   # newest first
+    lines = builds.history_lines(results_dir, machine, commits)
+    return ("builds", "builds: which commits share one measurement",
+            "<p>Commits whose wheels install the same bytes (on the same Python and pinned "
+            "requirements) are one build: asv measured one commit of it, and every other "
+            "commit shows that commit's results.</p><ul>"
+            + "".join(f"<li>{html.escape(line[2:])}</li>" for line in lines) + "</ul>")
 
 
 def _alt(module, stem, area):

@@ -22,7 +22,7 @@ def test_the_main_job_measures_each_python_apart(tmp_path):
     other = sorted(others)[0]
     clone = scratch_clone(tmp_path)
     run = main_job(clone, "-n", "1", "--machine", MACHINE, "--python", running, "--python",
-                   other, "--bench", r"bench_fib\.FibNoop")
+                   other, "--bench", r"bench_fib\.(Fib|FibNoop)\.")
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
     assert f"Pythons: {running} (" in run.stdout and f", {other} (" in run.stdout
     results = clone / ".asv" / "results" / MACHINE
@@ -38,3 +38,11 @@ def test_the_main_job_measures_each_python_apart(tmp_path):
     assert set(index["params"]["python"]) == {running, other}
     graphs = list((clone / ".asv" / "html" / "graphs").rglob("python-*"))
     assert {g.name for g in graphs} >= {f"python-{running}", f"python-{other}"}
+    # the report: Table 1-1 once per Python, each from its own results, and the builds
+    report = (clone / ".asv" / "html" / "report")
+    table = (report / "pythons-table.md").read_text()
+    assert f"fib(90) ns ({running})" in table and f"fib(90) ns ({other})" in table
+    capi = [line for line in table.splitlines() if line.startswith("| capi |")]
+    assert capi and capi[0].count("x |") == 2          # a speed-up on each interpreter
+    page = (report / "index.html").read_text()
+    assert 'id="pythons"' in page and 'id="builds"' in page and "one build of 1 commit" in page
