@@ -91,9 +91,12 @@ def test_cycles_note_checks_pure_c_against_the_add_latency():
     # 1.8 ns an iteration: 4.67 cycles, consistent
     fine = figures_cpu.cycles_note(clock, rows_of(pure_c=(2.0, 164.0)))
     assert "at or above the bound" in fine and "ran at" not in fine
+    # the add chain's clock: the larger of the two lower bounds counts
     probed = figures_cpu.cycles_note(clock, rows_of(), probed=3.6)
     assert "ran at 3.60 GHz when this report was written" in probed
-    assert "1.39x lower than printed" in probed
+    assert "the core ran at 3.95 GHz or more, not 2.60" in probed
+    probed = figures_cpu.cycles_note(clock, rows_of(pure_c=(2.0, 164.0)), probed=4.2)
+    assert "the core ran at 4.20 GHz or more, not 2.60" in probed and "1.62x too low" in probed
     assert "turbo" in slow and "steal time" in slow
     unknown = figures_cpu.cycles_note(figures_cpu._cpu_module().Clock(None, "none"), rows_of())
     assert "the clock is unknown (none)" in unknown and "cycles at" not in unknown
