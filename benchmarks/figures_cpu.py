@@ -375,15 +375,13 @@ def draw(results, outdir, machine=None):
     for level, text, style in [(1.0, "1x: nothing gained (one core, time-sliced)", ":"),
                                (BOOK_SMT_GAIN, "the book: up to +30% on one core", "--"),
                                (2.0, "2x: two whole cores", "-")]:
-        ax.axhline(level, color="0.5", linestyle=style, linewidth=1)
-        ax.annotate(text, (len(pairings) - 0.5, level), xytext=(-4, 3),
-                    textcoords="offset points", ha="right", fontsize=7, color="0.3")
+        ax.axhline(level, color="0.4", linestyle=style, linewidth=1, label=text)
     ax.set_xticks(range(len(pairings)), pairings)
-    ax.set_ylim(0, max(2.3, max(speedups.values()) * 1.1))
+    ax.set_ylim(0, max(2.9, max(speedups.values()) * 1.1))  # headroom for the legend
     ax.set_ylabel("(alone a + alone b) / pair (higher: more gained)")
     ax.set_title("Two pinned threads: FP and integer chains, paired"
                  + (f" on {name}" if name else ""))
-    ax.legend(fontsize="small", loc="lower left")
+    ax.legend(fontsize="small", loc="upper center", ncol=2)
     outdir = pathlib.Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
