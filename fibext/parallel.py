@@ -399,8 +399,9 @@ def _measure(kind, workers, repeat):
 SMT_PAIRINGS = ("fp+fp", "int+int", "fp+int")
 #: Independent chains per kernel: 1 (latency-bound) and 8 (more of the units busy).
 SMT_WIDTHS = _smt.WIDTHS
-#: Loop iterations per thread and run: 5-15 ms here, far above the threads' start-up.
-SMT_ITERATIONS = 5_000_000
+#: Loop iterations per thread and run: 3-5 ms here, far above a thread's start (~0.1 ms), and
+#: short enough that a run often finds both CPUs free on a busy machine (the fastest is kept).
+SMT_ITERATIONS = 2_000_000
 _SMT_KERNELS = {"fp": _smt.fp_chain, "int": _smt.int_chain}
 #: How long a pinned thread may wait for the other to start.
 _SMT_TIMEOUT = 60.0

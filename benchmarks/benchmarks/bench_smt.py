@@ -20,8 +20,8 @@ KERNELS = sorted({k for pairing in PAIRINGS for k in pairing.split("+")})
 class _Pinned:
     """Shared set-up: the two CPUs the threads are pinned to, chosen in setup."""
 
-    number = 1  # one run is 5-15 ms: far above the timer's resolution
-    repeat = 10
+    number = 1  # one run is 3-5 ms: far above the timer's resolution
+    repeat = 20
     warmup_time = 0  # nothing to warm: the kernels touch no memory
     timeout = 60
 
