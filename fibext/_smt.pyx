@@ -25,7 +25,7 @@ kind), and with gcc the chains stay scalar (a vectorised loop would measure othe
 
 from libc.stdint cimport int64_t, uint64_t
 
-import operator
+from fibext._args import index_in
 
 cdef extern from *:
     """
@@ -114,15 +114,7 @@ HAVE_ADD_CHAIN = FIBEXT_ADD_CHAIN != 0
 
 cdef int64_t _iterations(object iterations) except -1:
     """iterations as a positive C int64, else TypeError or ValueError naming it."""
-    try:
-        value = operator.index(iterations)
-    except TypeError:
-        raise TypeError(f"iterations must be an int, not {type(iterations).__name__}") from None
-    if value < 1:
-        raise ValueError(f"iterations must be at least 1, got {value}")
-    if value > 2**63 - 1:
-        raise ValueError(f"iterations must be at most 2**63 - 1, got {value}")
-    return value
+    return index_in(iterations, "iterations", 1, 2**63 - 1)
 
 
 cdef int _width(object width) except -1:

@@ -42,7 +42,6 @@ import argparse
 import functools
 import math
 import multiprocessing
-import operator
 import os
 import signal
 import sys
@@ -53,6 +52,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, ThreadPoolE
 from dataclasses import dataclass
 
 from fibext import _cpu, _parallel, _smt
+from fibext._args import index_in
 from fibext._cli import int_in
 from fibext._contract import index_n
 from fibext._pyfib import fib
@@ -144,7 +144,7 @@ def worker_counts(cpus=None):
     affinity mask, so the list (a benchmark parameter) is the same whether or not a run is
     pinned to fewer CPUs.
     """
-    cpus = (os.cpu_count() or 1) if cpus is None else _count(cpus, "cpus")
+    cpus = (os.cpu_count() or 1) if cpus is None else index_in(cpus, "cpus", low=0)
     if cpus < 1:
         raise ValueError(f"cpus must be at least 1, got {cpus}")
     powers = {1 << k for k in range(cpus.bit_length()) if 1 << k <= cpus}
@@ -153,8 +153,8 @@ def worker_counts(cpus=None):
 
 def split(calls, workers):
     """calls split into `workers` near-equal shares (the first ones one call larger)."""
-    calls = _count(calls, "calls")
-    workers = _count(workers, "workers")
+    calls = index_in(calls, "calls", low=0)
+    workers = index_in(workers, "workers", low=0)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     share, extra = divmod(calls, workers)
@@ -186,7 +186,7 @@ _KERNELS = {
 
 def serial_batch(calls, n=N):
     """The batch's checksum computed serially in this thread: what every kind must return."""
-    return _python_share(_count(calls, "calls"), n)
+    return _python_share(index_in(calls, "calls", low=0), n)
 
 
 class _Stopped(Exception):
@@ -224,17 +224,6 @@ def _process_ready():
     return _process_barrier.wait(_START_TIMEOUT)
 
 
-def _count(value, name):
-    """value as an int >= 0 (anything with __index__), else TypeError or ValueError naming it."""
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
-
-
 class Workers:
     """A started pool of `workers` workers for one kind; run() times nothing, runs a batch.
 
@@ -246,7 +235,7 @@ class Workers:
     def __init__(self, kind, workers):
         if kind not in KIND_SPECS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-        workers = _count(workers, "workers")
+        workers = index_in(workers, "workers", low=0)
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if workers > MAX_WORKERS:
@@ -322,7 +311,7 @@ class Workers:
         The calls are split in near-equal shares, one per worker.  The first exception a
         share raises is raised here, after the other shares were stopped.
         """
-        calls = self.kind.calls if calls is None else _count(calls, "calls")
+        calls = self.kind.calls if calls is None else index_in(calls, "calls", low=0)
         if self.kind.runner == "prange":
             return _parallel.batch_prange(calls, n, self.workers)
         return self.run_shares([(share, n) for share in split(calls, self.workers)])
@@ -377,7 +366,7 @@ def run_batch(kind, workers, calls=None, n=N):
 
 def _measure(kind, workers, repeat):
     """Seconds of the fastest of `repeat` batches (after one warm-up batch)."""
-    repeat = _count(repeat, "repeat")
+    repeat = index_in(repeat, "repeat", low=0)
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     with Workers(kind, workers) as pool:
@@ -434,7 +423,7 @@ def smt_cpus(affinity=None, topo=None):
 
 
 def _smt_args(iterations, width):
-    iterations = _count(iterations, "iterations")
+    iterations = index_in(iterations, "iterations", low=0)
     if iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {iterations}")
     if isinstance(width, bool) or not isinstance(width, int) or width not in SMT_WIDTHS:
@@ -555,7 +544,7 @@ def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None
     if pairing not in SMT_PAIRINGS:
         raise ValueError(f"pairing must be one of {', '.join(SMT_PAIRINGS)}; got {pairing!r}")
     iterations, width = _smt_args(iterations, width)
-    repeat = _count(repeat, "repeat")
+    repeat = index_in(repeat, "repeat", low=0)
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     if cpus is None:
@@ -586,9 +575,9 @@ def effective_clock(iterations=2_000_000, repeat=40):
     the build has no add chain (not x86-64)."""
     if not _smt.HAVE_ADD_CHAIN:
         return None
-    iterations = _count(iterations, "iterations")
+    iterations = index_in(iterations, "iterations", low=0)
     best = math.inf
-    for _ in range(max(1, _count(repeat, "repeat"))):
+    for _ in range(max(1, index_in(repeat, "repeat", low=0))):
         start = time.perf_counter_ns()
         _smt.add_chain(iterations)
         best = min(best, time.perf_counter_ns() - start)

@@ -36,6 +36,10 @@ import numpy as np
 
 from fibext import _buffers, _memory
 from fibext import _pykernels as _py
+
+# Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
+# compiled kernels.
+from fibext._args import index_in
 from fibext._buffers import (  # noqa: F401  (the public names of fibext.memory)
     LINE,
     NODE_STRIDE,
@@ -48,9 +52,6 @@ from fibext._buffers import (  # noqa: F401  (the public names of fibext.memory)
     shuffled,
     swaps_py,
 )
-
-# Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
-# compiled kernels.
 from fibext._caches import cache_sizes  # noqa: F401
 
 #: Append only: benchmark histories are keyed by these names.
@@ -236,17 +237,6 @@ def check_size(size, pattern="sequential", impl="c"):
                                 f"{pattern} ({impl})")
 
 
-def _positive(value, name):
-    """value as an int >= 1, else TypeError or ValueError naming it."""
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
-
-
 # ---------------------------------------------------------------------------------------------
 # One measurement
 
@@ -295,9 +285,9 @@ class Workload:
         The reps per run are calibrated first, so that a 4 KiB pass of a few tens of ns is
         repeated until the clock's resolution and the call overhead are noise.
         """
-        repeat = _positive(repeat, "repeat")
-        target_ns = _positive(target_ns, "target_ns")
-        budget_ns = _positive(budget_ns, "budget_ns")
+        repeat = index_in(repeat, "repeat")
+        target_ns = index_in(target_ns, "target_ns")
+        budget_ns = index_in(budget_ns, "budget_ns")
         self.warm_up()
         reps = self.spec.first_reps
         while True:
@@ -348,7 +338,7 @@ def measure(pattern, impl, size, **options):
 def compare(pattern, size, impls, rounds=5, target_ns=5_000_000, **options):
     """{impl: ns} for one pattern and size, the best of ``rounds`` rounds that take the
     implementations in turn, so that a change in the machine's load hits all of them alike."""
-    rounds = _positive(rounds, "rounds")
+    rounds = index_in(rounds, "rounds")
     workloads = {impl: prepare(pattern, impl, size, **options) for impl in impls}
     best = dict.fromkeys(impls, float("inf"))
     for _ in range(rounds):
