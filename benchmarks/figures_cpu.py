@@ -17,7 +17,8 @@ core's, and steal time (the vCPU not running at all while the wall clock runs).
 import ast
 import importlib.util
 import pathlib
-import re
+
+import figures_parallel
 
 #: The book's Table 1-1 (the 2015 Cython book, chapter 1; fib.csv of its companion
 #: repository): ns per call of fib(0) and fib(90).  Its C extension used METH_VARARGS and
@@ -399,9 +400,4 @@ def draw(results, outdir, machine=None):
     ax.set_title("Two pinned threads: FP and integer chains, paired"
                  + (f" on {name}" if name else ""))
     ax.legend(fontsize="small", loc="upper center", ncol=2)
-    outdir = pathlib.Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-    path = outdir / (f"cpu_smt_{slug}.png" if slug else "cpu_smt.png")
-    fig.savefig(path, dpi=100)
-    return [path]
+    return [figures_parallel.save_named(fig, outdir, "cpu_smt", name)]

@@ -81,9 +81,15 @@ def draw(results, outdir, machine=None):
     ax.set_ylim(bottom=0)
     ax.set_title("fib(90) batch split among workers" + (f" on {name}" if name else ""))
     ax.legend(fontsize="small")
+    return [save_named(fig, outdir, "parallel_speedup", name)]
+
+
+def save_named(fig, outdir, stem, name):
+    """Save fig as outdir/<stem>_<machine name>.png (the name made safe for a file name), or
+    <stem>.png without a name; the path."""
     outdir = pathlib.Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
-    path = outdir / (f"parallel_speedup_{slug}.png" if slug else "parallel_speedup.png")
+    path = outdir / (f"{stem}_{slug}.png" if slug else f"{stem}.png")
     fig.savefig(path, dpi=100)
-    return [path]
+    return path
