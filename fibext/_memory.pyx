@@ -34,7 +34,7 @@ from fibext.cmem cimport (
     cmem_fault,
     cmem_fill_f64,
     cmem_gather_f64,
-    cmem_load_f64,
+    cmem_load_unit,
     cmem_load_index,
     cmem_now_ns,
     cmem_set_fault,
@@ -458,8 +458,7 @@ cdef Py_ssize_t _apply_swaps(int64_t[::1] perm, const double[::1] u, Py_ssize_t 
     cdef int64_t count, j, tmp
     cdef double x
     for k in range(u.shape[0]):
-        x = cmem_load_f64(&u[k])
-        if not (0.0 <= x < 1.0):
+        if not cmem_load_unit(&u[k], &x):
             bad[0] = x
             return k
         i = n - 1 - (first + k)
