@@ -16,7 +16,7 @@ a scan that every index lies inside its buffer, happen before the clock starts. 
 are shared, so another thread may write an index between that scan and the loop (which runs
 without the GIL): the kernels that read addresses from a buffer (gather, chase, and
 apply_swaps' draws) check each value again as they use it, at the cost of one unsigned
-compare, and an index found outside then raises the same IndexError, after the loop.
+compare; one found outside stops the loop, which then raises the check's own error.
 
 The read kernels run ``reps`` passes and return the sum over all of them; fill and copy run
 ``reps`` passes and return the last element written.  Buffers come from fibext._buffers, which
@@ -34,8 +34,8 @@ from fibext.cmem cimport (
     cmem_fault,
     cmem_fill_f64,
     cmem_gather_f64,
-    cmem_load_f64,
     cmem_load_index,
+    cmem_load_unit,
     cmem_now_ns,
     cmem_set_fault,
     cmem_sum_f64,
@@ -458,8 +458,7 @@ cdef Py_ssize_t _apply_swaps(int64_t[::1] perm, const double[::1] u, Py_ssize_t 
     cdef int64_t count, j, tmp
     cdef double x
     for k in range(u.shape[0]):
-        x = cmem_load_f64(&u[k])
-        if not (0.0 <= x < 1.0):
+        if not cmem_load_unit(&u[k], &x):
             bad[0] = x
             return k
         i = n - 1 - (first + k)

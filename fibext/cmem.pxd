@@ -11,7 +11,7 @@ cdef extern from "cmem.h":
 
     void cmem_clobber() noexcept nogil
     int64_t cmem_load_index(const int64_t *p) noexcept nogil
-    double cmem_load_f64(const double *p) noexcept nogil
+    bint cmem_load_unit(const double *p, double *x) noexcept nogil
     void cmem_set_fault(cmem_fault *fault, Py_ssize_t at, int64_t value) noexcept nogil
     int64_t cmem_now_ns() noexcept nogil
 
