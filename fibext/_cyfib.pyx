@@ -22,8 +22,8 @@ def fib(n, /):
     # n is an object, not "int n": Cython's own int conversion would raise OverflowError for a
     # huge negative n, where the contract asks for ValueError.
     cdef int k = as_n(n, index_n)
-    cdef int i
+    cdef int _i
     cdef double a = 0.0, b = 1.0
-    for i in range(k):
+    for _i in range(k):
         a, b = a + b, a
     return a
