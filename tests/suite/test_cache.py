@@ -135,8 +135,9 @@ def test_simulated_cycles_add_the_stated_penalties(counts):
         assert c["cycles"] == pytest.approx(expected, rel=1e-12), key
     for impl in bench.IMPLS:
         chase = [counts[(impl, "chase", s)]["cycles"] for s in bench.SIZES]
-        # ~4 instructions a load; +10 for a D1 miss; +110 for an LL miss
-        assert chase == pytest.approx([4, 14, 114], abs=0.1)
+        # 8 instructions a load (the load, the check that keeps it inside the buffer whatever
+        # another thread writes, the loop); +10 for a D1 miss; +110 for an LL miss
+        assert chase == pytest.approx([8, 18, 118], abs=0.1)
 
 
 @pytest.mark.slow  # a second valgrind process of every case: ~15 s of CPU
