@@ -62,9 +62,9 @@ def clang_fuzzer_runtime():
 
 def test_short_fuzz_run_with_c_coverage(tmp_path):
     found = clang_fuzzer_runtime()
-    if found is None:
-        pytest.skip("no clang with libFuzzer's runtime (apt-get install clang): the C code's "
-                    "coverage is not measured, the Python code's is (the runs above)")
+    # tests/run installs them (Debian's clang and libclang-rt-14-dev): missing is a failure
+    assert found, "no clang with libFuzzer's runtime: run tests/run as root (apt-get install " \
+                  "clang libclang-rt-14-dev)"
     clang, archive = found
     build = tmp_path / "build"
     build.mkdir()
