@@ -5,9 +5,8 @@ same code in the same interpreter at every commit, sampled in the same processes
 every fib line.  Its published figure moves only when the machine does.  A commit whose control
 stands more than the control's threshold (asv.conf.json, the one the Regressions page uses for
 it) above the median of the commits' controls was measured while something slowed the machine
-(measured here: the pure-Python and interpreter-bound fib lines of one commit 1.8-1.9x slower
-for its whole sampling window while another job ran).  The main job and the drill measure that
-commit's sampled lines again, minutes later; a commit that still stands out has its sampled
+(docs/measuring.md, "The control line", has what was seen).  The main job and the drill
+measure that commit's sampled lines again, minutes later; a commit that still stands out has its sampled
 lines withheld (taken out of its results, so asv measures them on the next run) instead of
 published as a false step.  The gate, which measures base and head side by side, gives no time
 verdict on the sampled lines when the control moved between them.
@@ -89,8 +88,8 @@ def measure_again(run, results_dir, machine, commits, thresholds, rounds=ROUNDS,
         if not found:
             return {}
         print(f"\nthe control line stands more than {100 * limit:.0f}% above the commits' "
-              f"median at {len(found)} commit(s) ({_listed(found)}): the machine was disturbed "
-              f"while they were sampled; measuring their fib lines again ({attempt} of "
+              f"median at {len(found)} commit(s) ({_listed(found)}): the same code ran that much "
+              f"slower while they were sampled; measuring their fib lines again ({attempt} of "
               f"{rounds})", flush=True)
         if attempt > 1:
             time.sleep(pause)
@@ -99,7 +98,8 @@ def measure_again(run, results_dir, machine, commits, thresholds, rounds=ROUNDS,
     if found:
         removed = withhold(results_dir, machine, set(found))
         print(f"\nWITHHELD: the control line still stands out at {_listed(found)} after "
-              f"{rounds} new measurements, so their {removed} sampled line(s) are not published "
-              "(a false step otherwise); the next run of the main job measures them again.  "
-              "Another job on this machine is the usual cause: run when it is quiet.", flush=True)
+              f"{rounds} new measurements (the same pure-Python loop, that much slower than at "
+              f"the other commits), so their {removed} sampled line(s) are not published (a "
+              "false step otherwise); the next run of the main job measures them again.",
+              flush=True)
     return found
