@@ -87,10 +87,14 @@ def line_noise(value, stats, samples, history=(), unit=None):
 
 def noise_table(results, machine=None, benchmarks=None, commits=COMMITS):
     """Rows (name(params), noise dict) of the newest of results (asv Results, newest first),
-    worst first."""
+    worst first; a line's spread over commits is over the newest `commits` measurements."""
     benchmarks = benchmarks or {}
-    newest = result_lines(results[0])
-    older = [result_lines(r) for r in results[1:commits]]
+    # one measurement a build: the commits of one build carry copies of its results (the same
+    # start times), which would read as a line that never moves
+    measured = list({tuple(sorted(r.started_at.items())): r for r in reversed(results)}.values())
+    measured.reverse()
+    newest = result_lines(measured[0])
+    older = [result_lines(r) for r in measured[1:commits]]
     rows = []
     for (name, combo), (value, stats, samples) in newest.items():
         if _na(value):
