@@ -37,7 +37,7 @@ def asv_run(commits, options, config=(), root=ROOT, hashfile="hashes-to-run.txt"
     path = pathlib.Path(root) / ".asv" / hashfile
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(commits) + "\n")
-    code = repo.asv(*config, "run", f"HASHFILE:{path}", *options, cwd=root,
+    code = repo.asv("run", *config, f"HASHFILE:{path}", *options, cwd=root,
                     check=False).returncode
     if code not in (0, 2):
         raise ToolError(f"asv run exited {code} at {', '.join(c[:8] for c in commits)}")

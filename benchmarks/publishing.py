@@ -66,7 +66,7 @@ def fill_unmeasured_summaries(html_dir):
 
 def publish(settings):
     """asv publish, offline, with the report and the annotations; the report's directory."""
-    repo.asv(*settings.config, "publish", capture=True)
+    repo.asv("publish", *settings.config, capture=True)
     html = pathlib.Path(settings.html)
     fill_unmeasured_summaries(html)
     vendor.make_offline(html, VENDOR_CACHE)
