@@ -138,43 +138,68 @@ cdef double _gather_f64(const double[::1] a, const int64_t[::1] idx, Py_ssize_t 
                         cmem_fault *fault) noexcept nogil:
     # <uint64_t>j < n is 0 <= j < n in one compare (a negative j wraps past any n).
     cdef uint64_t n = a.shape[0]
-    cdef Py_ssize_t m = idx.shape[0], i, _r
+    cdef Py_ssize_t m = idx.shape[0], _r
+    cdef const int64_t *first = &idx[0]
+    cdef const int64_t *end8 = first + (m - m % 8)
+    cdef const int64_t *end = first + m
+    cdef const int64_t *p
     cdef int64_t j
     cdef double total = 0.0
     cdef double s0, s1, s2, s3
     for _r in range(reps):
         s0 = s1 = s2 = s3 = 0.0
-        i = 0
-        while i + 4 <= m:
-            # Each index checked just before its load, in order (as cmem.c does, and why).
-            j = cmem_load_index(&idx[i])
+        p = first
+        while p != end8:
+            # Each index checked just before its load, in order; eight per iteration and a
+            # pointer for the position (as cmem.c does, and why).
+            j = cmem_load_index(&p[0])
             if <uint64_t>j >= n:
-                cmem_set_fault(fault, i, j)
+                cmem_set_fault(fault, p - first, j)
                 return 0.0
             s0 += a[j]
-            j = cmem_load_index(&idx[i + 1])
+            j = cmem_load_index(&p[1])
             if <uint64_t>j >= n:
-                cmem_set_fault(fault, i + 1, j)
+                cmem_set_fault(fault, p - first + 1, j)
                 return 0.0
             s1 += a[j]
-            j = cmem_load_index(&idx[i + 2])
+            j = cmem_load_index(&p[2])
             if <uint64_t>j >= n:
-                cmem_set_fault(fault, i + 2, j)
+                cmem_set_fault(fault, p - first + 2, j)
                 return 0.0
             s2 += a[j]
-            j = cmem_load_index(&idx[i + 3])
+            j = cmem_load_index(&p[3])
             if <uint64_t>j >= n:
-                cmem_set_fault(fault, i + 3, j)
+                cmem_set_fault(fault, p - first + 3, j)
                 return 0.0
             s3 += a[j]
-            i += 4
-        while i < m:
-            j = cmem_load_index(&idx[i])
+            j = cmem_load_index(&p[4])
             if <uint64_t>j >= n:
-                cmem_set_fault(fault, i, j)
+                cmem_set_fault(fault, p - first + 4, j)
                 return 0.0
             s0 += a[j]
-            i += 1
+            j = cmem_load_index(&p[5])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, p - first + 5, j)
+                return 0.0
+            s1 += a[j]
+            j = cmem_load_index(&p[6])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, p - first + 6, j)
+                return 0.0
+            s2 += a[j]
+            j = cmem_load_index(&p[7])
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, p - first + 7, j)
+                return 0.0
+            s3 += a[j]
+            p += 8
+        while p != end:
+            j = cmem_load_index(p)
+            if <uint64_t>j >= n:
+                cmem_set_fault(fault, p - first, j)
+                return 0.0
+            s0 += a[j]
+            p += 1
         total += (s0 + s1) + (s2 + s3)
         cmem_clobber()
     return total

@@ -119,30 +119,50 @@ cmem_gather_f64(const double *a, ptrdiff_t n, const int64_t *idx, ptrdiff_t m, p
                 cmem_fault *fault)
 {
     double total = 0.0;
+    const int64_t *end8 = idx + (m - m % 8), *end = idx + m;
     for (ptrdiff_t r = 0; r < reps; r++) {
         double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-        ptrdiff_t i = 0;
+        const int64_t *p = idx;
+        int64_t j;
         /* Each index checked just before its load, in order, so the first one outside is the
-           one reported: checking four, then loading four, ran a 64 MiB gather ~6% slower. */
-        for (; i + 4 <= m; i += 4) {
-            int64_t j;
-            j = cmem_load_index(&idx[i]);
-            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i, j); return 0.0; }
+           one reported: checking four, then loading four, ran a 64 MiB gather ~6% slower.
+           Eight per iteration (the four sums twice) and a pointer for the position: the
+           check adds a fused compare-and-branch per index, and the loop's own bookkeeping
+           (3 instructions per 8, not 5 per 4) leaves room in the reorder buffer for more
+           misses in flight.  4.4 instructions per index (2.75 unchecked, 5.25 four at a
+           time by position); a branchless clamp (cmov) and a flag ran 1.7-2x slower. */
+        while (p != end8) {
+            j = cmem_load_index(&p[0]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx, j); return 0.0; }
             s0 += a[j];
-            j = cmem_load_index(&idx[i + 1]);
-            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 1, j); return 0.0; }
+            j = cmem_load_index(&p[1]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 1, j); return 0.0; }
             s1 += a[j];
-            j = cmem_load_index(&idx[i + 2]);
-            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 2, j); return 0.0; }
+            j = cmem_load_index(&p[2]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 2, j); return 0.0; }
             s2 += a[j];
-            j = cmem_load_index(&idx[i + 3]);
-            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i + 3, j); return 0.0; }
+            j = cmem_load_index(&p[3]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 3, j); return 0.0; }
             s3 += a[j];
-        }
-        for (; i < m; i++) {
-            int64_t j = cmem_load_index(&idx[i]);
-            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, i, j); return 0.0; }
+            j = cmem_load_index(&p[4]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 4, j); return 0.0; }
             s0 += a[j];
+            j = cmem_load_index(&p[5]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 5, j); return 0.0; }
+            s1 += a[j];
+            j = cmem_load_index(&p[6]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 6, j); return 0.0; }
+            s2 += a[j];
+            j = cmem_load_index(&p[7]);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx + 7, j); return 0.0; }
+            s3 += a[j];
+            p += 8;
+        }
+        while (p != end) {
+            j = cmem_load_index(p);
+            if (!CMEM_INSIDE(j, n)) { cmem_set_fault(fault, p - idx, j); return 0.0; }
+            s0 += a[j];
+            p++;
         }
         total += (s0 + s1) + (s2 + s3);
         cmem_clobber();
