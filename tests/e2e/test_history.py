@@ -5,6 +5,7 @@ loses nothing (benchmarks/history.py, on scratch clones)."""
 
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -194,23 +195,31 @@ KILLS = [("building", 2), ("Discovering benchmarks", 0.5), ("Setting up bench_fi
          ("== commit 2 of 3", 0.5), ("Setting up bench_fib", 0.2), ("== commit 3 of 3", 0.5)]
 
 
-def run_until(args, cwd, marker, delay):
-    """Start the main job; SIGKILL its whole process group (as a crash would) `delay` seconds
-    after `marker` appears in its output.  (the line it was at, its output)."""
-    job = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True, start_new_session=True, env={**os.environ,
-                                                                   "PYTHONUNBUFFERED": "1"})
-    lines, killed_at = [], None
-    for line in job.stdout:
-        lines.append(line.rstrip())
-        if killed_at is None and marker in line:
+def run_until(args, cwd, marker, delay, group=True):
+    """Start the main job; SIGKILL its whole process group (as a crash would; group=False: the
+    job's own process alone) `delay` seconds after `marker` appears in its output.  (the line
+    it was at, its output).  The output goes to a file, as a terminal would take it: a pipe
+    closed after the kill would end what the job left running with its next write."""
+    log = pathlib.Path(cwd) / ".asv" / "killed-job.log"
+    log.parent.mkdir(exist_ok=True)
+    with open(log, "w") as out:
+        job = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    killed_at, lines = None, []
+    while killed_at is None:
+        lines = log.read_text().splitlines()
+        found = [line for line in lines if marker in line]
+        if found:
             time.sleep(delay)
-            os.killpg(job.pid, signal.SIGKILL)
-            killed_at = lines[-1]
+            (os.killpg if group else os.kill)(job.pid, signal.SIGKILL)
+            killed_at = found[0]
+        elif job.poll() is not None:
             break
-    job.stdout.close()
+        else:
+            time.sleep(0.05)
     job.wait()
-    return killed_at, lines
+    return killed_at, log.read_text().splitlines()
 
 
 def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp_path,
@@ -255,6 +264,28 @@ def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp
     assert older[0] == older[1]
     assert sum("killed" in m for m in moments) == len(KILLS), moments   # every moment reached
     assert "Published the results" in run.stdout
+
+
+def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shared_env):
+    """kill -9 of the job's own process leaves asv running (its run, with the forkserver in a
+    process group of its own and a sampling child, or its publish): the next run of the job
+    ends them all, saying so, and measures."""
+    clone = clone_with_env(tmp_path, shared_env)
+    # fib's whole sampling (seconds): the orphaned asv is still at it when the next run starts
+    args = [sys.executable, "benchmarks/history.py", "-n", "1", "--machine", MACHINE,
+            "--bench", r"bench_fib\.(Fib|FibNoop)\.", *ONE_PYTHON]
+    killed_at, _ = run_until(args, clone, "Setting up bench_fib", 0.1, group=False)
+    assert killed_at
+    left = repo.leftovers(clone)
+    assert left and all(" -m asv " in line or "/asv/" in line for _, line in left), left
+    print("left running after kill -9 of the job:\n  " + "\n  ".join(
+        f"{pid} {line[:150]}" for pid, line in left))
+    run = ok(subprocess.run(args, cwd=clone, capture_output=True, text=True))
+    (ended,) = [line for line in run.stdout.splitlines() if line.startswith("ended ")]
+    assert all(f"pid {pid} " in ended for pid, _ in left), (ended, left)
+    assert repo.leftovers(clone) == [] and not any(os.path.exists(f"/proc/{p}") for p, _ in left)
+    assert value(results(clone)[git("rev-parse", "HEAD", cwd=clone)],
+                 "bench_fib.FibNoop.track_call")
 
 
 @pytest.fixture
