@@ -23,6 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
+import book  # noqa: E402
 import builds  # noqa: E402
 import control  # noqa: E402
 import figures_cpu  # noqa: E402
@@ -98,14 +99,14 @@ def markdown_table_of(rows, machine, commit, cpu=None, cycles_note=""):
 def book_section(rows, python=None):
     """(Markdown, HTML) of the book's Table 1-1 beside ours: the ratios side by side and the
     paragraph figures_cpu computes from them."""
-    cells = figures_cpu.book_cells(figures_cpu.book_rows(rows))
-    text = figures_cpu.book_paragraph(rows, python=python)
+    cells = book.book_cells(book.book_rows(rows))
+    text = book.book_paragraph(rows, python=python)
     source = ("The book: the 2015 O'Reilly \"Cython\", chapter 1, Table 1-1 (fib.csv of its "
               "companion repository): its C extension used METH_VARARGS and PyArg_ParseTuple, "
               "as fibext's capi_varargs does; its pure C is set beside our pure C latency.")
-    markdown = (markdown_table(figures_cpu.BOOK_HEADER, cells, "lrr")
+    markdown = (markdown_table(book.BOOK_HEADER, cells, "lrr")
                 + f"\n\n{source}\n\n{text}\n")
-    page = (html_table(figures_cpu.BOOK_HEADER, cells, "lrr",
+    page = (html_table(book.BOOK_HEADER, cells, "lrr",
                        caption="The book's Table 1-1 beside ours: ratios")
             + f"<p>{html.escape(source)} Also as <a href='book-table.md'>Markdown</a>.</p>"
             + f"<p>{html.escape(text)}</p>")

@@ -6,6 +6,7 @@ import types
 
 import pytest
 
+import book
 import figures_cpu
 import report
 
@@ -105,26 +106,27 @@ def test_cycles_note_checks_pure_c_against_the_add_latency():
 # --- the book's table beside ours -------------------------------------------------------------
 
 def test_the_book_is_written_once():
-    assert figures_cpu.BOOK == {"python": (597, 13637), "capi_varargs": (203, 367),
+    assert book.BOOK == {"python": (597, 13637), "capi_varargs": (203, 367),
                                 "cython": (88, 251), "pure C (latency)": (2, 164)}
 
 
 def test_book_rows_are_ratios_side_by_side():
-    table = {figure: (book, ours) for figure, book, ours, _ in figures_cpu.book_rows(rows_of())}
-    book, ours = table["C extension (METH_VARARGS): speed-up over pure Python, fib(90)"]
-    assert book == pytest.approx(13637 / 367) and ours == pytest.approx(1110 / 80)
-    book, ours = table["Cython's call / the METH_VARARGS extension's, fib(0)"]
-    assert book == pytest.approx(88 / 203) and ours == pytest.approx(17 / 44)
+    table = {figure: (theirs, ours)
+             for figure, theirs, ours, _ in book.book_rows(rows_of())}
+    theirs, ours = table["C extension (METH_VARARGS): speed-up over pure Python, fib(90)"]
+    assert theirs == pytest.approx(13637 / 367) and ours == pytest.approx(1110 / 80)
+    theirs, ours = table["Cython's call / the METH_VARARGS extension's, fib(0)"]
+    assert theirs == pytest.approx(88 / 203) and ours == pytest.approx(17 / 44)
     meth_o = table["Cython's call / the METH_O extension's, fib(0)"]
     assert meth_o == (None, pytest.approx(17 / 14.6))
-    cells = figures_cpu.book_cells(figures_cpu.book_rows(rows_of()))
+    cells = book.book_cells(book.book_rows(rows_of()))
     assert ("pure C: speed-up over pure Python, fib(0)", "298.5x", "29.6x") in cells
     assert ("pure Python fib(90), ns", "13,637 ns", "1,110 ns") in cells
     assert ("C extension (METH_O, fibext's capi): speed-up, fib(0)", "-", "4.7x") in cells
 
 
 def test_the_paragraph_follows_the_numbers():
-    text = figures_cpu.book_paragraph(rows_of(), python="3.11")
+    text = book.book_paragraph(rows_of(), python="3.11")
     assert "12.3x faster" in text and "PEP 659" in text
     assert "Every speed-up over pure Python shrank at fib(90)" in text
     assert "The book's order at fib(0) holds" in text
@@ -136,7 +138,7 @@ def test_the_paragraph_follows_the_numbers():
     # Another interpreter and other numbers: other sentences, none of them written in advance.
     times = {**TIMES, "python": (600.0, 14000.0), "cython": (50.0, 60.0),
              "capi": (60.0, 70.0), "capi_varargs": (40.0, 20.0)}
-    text = figures_cpu.book_paragraph(rows_of(times=times, pure_c=(1.0, 10.0)), python="2.7")
+    text = book.book_paragraph(rows_of(times=times, pure_c=(1.0, 10.0)), python="2.7")
     assert "PEP 659" not in text and "1.0x slower" in text
     assert "The C extension gained at least as much" in text
     assert "No speed-up over pure Python shrank" in text
@@ -146,14 +148,14 @@ def test_the_paragraph_follows_the_numbers():
     assert "overlap" not in text
     # within 5%: as fast, not faster
     times = {**TIMES, "cython": (15.2, 45.8), "capi": (15.0, 45.9), "capi_varargs": (15.5, 80)}
-    text = figures_cpu.book_paragraph(rows_of(times=times))
+    text = book.book_paragraph(rows_of(times=times))
     assert "calls as fast as Cython within 5% (capi 15.0 ns, Cython 15.2 ns" in text
     assert "Cython no longer calls faster than the METH_VARARGS extension: as fast within" in text
 
 
 def test_the_paragraph_says_what_is_missing():
     times = {k: v for k, v in TIMES.items() if k != "capi_varargs"}
-    assert figures_cpu.book_paragraph(rows_of(times=times)) == (
+    assert book.book_paragraph(rows_of(times=times)) == (
         "The book's table cannot be set beside ours: no results for capi_varargs.")
 
 
