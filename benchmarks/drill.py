@@ -118,7 +118,7 @@ def build_relations(clone, commits, identities):
             continue
         found = []
         for env in envs:
-            wheels = [next(env.cache_dir(c).glob("*.whl"), None) for c in (parent, sha)]
+            wheels = [_wheel_of(env, c, identities, [s for s, _ in commits]) for c in (parent, sha)]
             if None in wheels:
                 found.append(f"{env.name}: wheel not kept")
             else:
@@ -137,6 +137,16 @@ def scratch_dir(workdir):
         workdir.mkdir(parents=True, exist_ok=True)
         path = pathlib.Path(tempfile.mkdtemp(prefix="fibext-drill-", dir=workdir))
     return path, lambda: shutil.rmtree(path, ignore_errors=True)
+
+
+def _wheel_of(env, commit, identities, shas):
+    """The wheel of commit's build in env: its own, or that of a commit of the same build (a
+    commit whose sources matched another's was never built)."""
+    for other in [commit] + [c for c in shas if identities[c] == identities[commit]]:
+        wheel = next(env.cache_dir(other).glob("*.whl"), None)
+        if wheel:
+            return wheel
+    return None
 
 
 def report_drill(clone, commits, start, source, thresholds, versions):
