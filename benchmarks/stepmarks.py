@@ -1,8 +1,8 @@
 """Steps drawn where people look: a marker on each benchmark graph of the published site at each
 step asv's step fit finds in the published series, with its ratio.
 
-Writes <html>/steps.json ({benchmark: [{"rev", "value", "ratio"}]}: the revision and the
-published value a step lands on) from the graph files ``asv publish`` wrote, and
+Writes <html>/steps.json ({benchmark: [{"rev", "value", "ratio", "line"}]}: the revision and the
+published value a step lands on, the line's parameters) from the graph files ``asv publish`` wrote, and
 <html>/fibext-steps.js, a flot plugin the graph page loads: after each draw it places a marker
 on every point of the plot that is a step's landing point (matched by revision and value, so
 only the line that stepped gets it).  Offline like the rest of the site.
@@ -71,7 +71,7 @@ _JS = r"""/* fibext: mark the steps of each line (steps.json) on asv's graphs, w
 
 
 def graph_steps(html_dir, thresholds):
-    """{benchmark: [{"rev", "value", "ratio"}]} of every published graph file of every
+    """{benchmark: [{"rev", "value", "ratio", "line"}]} of every published graph file of every
     machine: each column of the graph (one parameter combination) fitted as asv publish fits
     it (exact counts compared commit to commit)."""
     html_dir = pathlib.Path(html_dir)
@@ -97,7 +97,7 @@ def graph_steps(html_dir, thresholds):
             else:
                 line = steps.time_steps(values, None, threshold)
             found.setdefault(path.stem, []).extend(
-                {"rev": revs[i], "value": values[i], "ratio": after / before}
+                {"rev": revs[i], "value": values[i], "ratio": after / before, "line": list(combo)}
                 for i, before, after in line if before)
     return found
 

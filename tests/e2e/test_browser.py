@@ -354,7 +354,8 @@ def test_annotation_pages_that_would_leave_this_machine_are_refused():
 
 def test_steps_are_marked_on_the_graph_where_the_drill_put_them(browser, drill_site, screenshots):
     """On the drill's published site, fib(90)'s graph carries a marker at each step asv's fit
-    finds, with its ratio, and nowhere else: at the injected changes' commits only."""
+    finds, with its ratio: cython's at its injected change and its undo; elsewhere only where
+    the drill judged the host's noise too large for a time verdict."""
     assert drill_site.run.returncode == 0, drill_site.run.stdout[-4000:]
     index = json.loads((drill_site.html / "index.json").read_text())
     hash_to_rev = {h: int(r) for r, h in index["revision_to_hash"].items()}
@@ -379,7 +380,15 @@ def test_steps_are_marked_on_the_graph_where_the_drill_put_them(browser, drill_s
         server.server_close()
     revs = {rev for rev, _, _ in marks}
     assert revs == {m["rev"] for m in published}, (marks, published)
-    assert cython <= revs <= changed, (marks, changed)     # the 3x step and its undo, always
+    # the 3x step and its undo, always, on cython's own line
+    cython_marks = {m["rev"] for m in published if m["line"][0].strip("'") == "cython"}
+    assert cython <= cython_marks <= changed, (published, changed)
+    # a marker anywhere else is a step asv's fit found in a line's noise: it may stand only
+    # where the drill itself found this host's no-op noise too large for a time verdict, and
+    # said so (the drill's rule: such steps are listed, not judged)
+    if revs - changed:
+        assert ("no time verdict on this host now" in drill_site.run.stdout
+                or "within this host's noise" in drill_site.run.stdout), (published, changed)
     for rev, ratio, text in marks:
         assert text.endswith(f"{ratio:.2f}x") and (ratio > 1) == text.startswith("\u25b2")
 
