@@ -99,8 +99,8 @@ def test_repaired_wheel_passes_the_contract_where_no_compiler_is_reachable(repai
     # settings (pyproject.toml's, written out as a pytest.ini).
     contract = tmp_path / "contract"
     contract.mkdir()
-    for name in ("conftest.py", "test_fib.py"):
-        shutil.copy(REPO / "tests" / name, contract / name)
+    for name in ("conftest.py", "helpers.py", "package/test_fib.py"):
+        shutil.copy(REPO / "tests" / name, contract / pathlib.PurePath(name).name)
     settings = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     ini = ["[pytest]", f"addopts = {settings['addopts']} -p no:cacheprovider"]
     for key in ("filterwarnings", "markers"):
