@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import pathlib
-import re
 import sys
 
 
@@ -79,11 +78,10 @@ def running_python():
     return "%d.%d" % sys.version_info[:2]
 
 
-def python_of(env_name):
-    """The Python version of an asv environment's name ("virtualenv-py3.12-Cython..." ->
-    "3.12"), or None."""
-    found = re.search(r"-py(\d+\.\d+t?)(-|$)", env_name or "")
-    return found.group(1) if found else None
+def python_of(result):
+    """The Python version ("3.12") an asv Results was measured on, as asv records it (an
+    environment's name says it too, but not that of --python=same's existing one)."""
+    return str((result.params or {}).get("python") or "") or None
 
 
 def results_of(results_dir, machine, python=None):
@@ -93,7 +91,7 @@ def results_of(results_dir, machine, python=None):
     from asv import results as asv_results
     python = python or running_python()
     runs = [r for r in asv_results.iter_results_for_machine(str(results_dir), machine)
-            if python_of(r.env_name) == python]
+            if python_of(r) == python]
     return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
                   reverse=True)
 

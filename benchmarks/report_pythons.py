@@ -27,8 +27,8 @@ def pythons_at(results_dir, machine, tip):
 
     found = set()
     for result in asv_results.iter_results_for_machine(str(results_dir), machine):
-        if result.commit_hash == tip and python_of(result.env_name):
-            found.add(python_of(result.env_name))
+        if result.commit_hash == tip and python_of(result):
+            found.add(python_of(result))
     out = {}
     for python in sorted(found, key=lambda v: [int(x) for x in v.rstrip("t").split(".")]):
         (result,) = [r for r in results_of(results_dir, machine, python)

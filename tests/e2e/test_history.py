@@ -238,9 +238,13 @@ def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp
     for marker, delay in KILLS:
         killed_at, lines = run_until(args, clone, marker, delay)
         ended = [line for line in lines if line.startswith("ended ")]
-        for pid, _ in left:                                 # what the last kill left, ended
+        # what the last kill left is gone once this run holds the checkout (ended by it, and
+        # named, or ended on its own just before: test_what_a_job_killed_alone_... pins the
+        # ending itself down)
+        for pid, _ in left:
             assert not os.path.exists(f"/proc/{pid}"), (pid, lines[:5])
-            assert ended and f"pid {pid} " in ended[0], lines[:5]
+        if ended and moments:
+            moments[-1] += f"; the next run {ended[0][:40]}"
         # what asv leaves running once the job's group is gone (a child that exits on its own
         # within a few seconds is not left behind)
         time.sleep(3)

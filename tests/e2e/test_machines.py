@@ -23,9 +23,11 @@ pytestmark = pytest.mark.slow
 
 
 def write_config(clone, path, **paths):
-    """The clone's asv.conf.json with its directories replaced by absolute paths."""
+    """The clone's asv.conf.json with its directories replaced by absolute paths, on the
+    running Python (as the fixture's main job ran)."""
     conf = asv_util.load_json(str(clone / "asv.conf.json"), js_comments=True)
     conf.update(repo=str(clone), benchmark_dir=str(clone / "benchmarks" / "benchmarks"),
+                pythons=["%d.%d" % sys.version_info[:2]],   # the fixture's one environment
                 **{key: str(value) for key, value in paths.items()})
     path.write_text(json.dumps(conf, indent=2))
     return path

@@ -3,6 +3,7 @@ interpreter for the same commit, a python selector on the site, and the tools re
 running Python's results."""
 
 import json
+import re
 
 import pytest
 
@@ -26,12 +27,13 @@ def test_the_main_job_measures_each_python_apart(tmp_path):
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
     assert f"Pythons: {running} (" in run.stdout and f", {other} (" in run.stdout
     results = clone / ".asv" / "results" / MACHINE
-    files = {asvresults.python_of(json.loads(p.read_text())["env_name"]): p
+    files = {json.loads(p.read_text())["python"]: p
              for p in results.glob("*.json") if p.name != "machine.json"}
     assert set(files) == {running, other}
     # one build each: the same commit, other bytes on each interpreter
     records = builds.load_records(clone / ".asv" / "results", MACHINE)
-    by_python = {asvresults.python_of(env): r["build"] for (env, _), r in records.items()}
+    by_python = {re.search(r"-py(\d+\.\d+)-", env).group(1): r["build"]
+                 for (env, _), r in records.items()}
     assert set(by_python) == {running, other} and len(set(by_python.values())) == 2
     # the site's graphs have a python selector; every line stays on its own interpreter
     index = json.loads((clone / ".asv" / "html" / "index.json").read_text())

@@ -216,9 +216,11 @@ CASES += [("apply_swaps", "fisher-yates"), ("apply_swaps", "sattolo"), ("paralle
 
 
 @pytest.mark.parametrize(("kernel", "impl"), CASES)
-def test_kernel_survives_a_concurrent_writer(kernel, impl):
+def test_kernel_survives_a_concurrent_writer(kernel, impl, tmp_path):
+    # from a directory of its own: "python -c" puts its working directory first on sys.path,
+    # and a checkout's fibext/ (sources, no compiled modules) would hide the build under test
     proc = subprocess.run([sys.executable, "-c", RACE_SCRIPT, kernel, impl, str(SECONDS)],
-                          capture_output=True, text=True, timeout=SECONDS + 60)
+                          capture_output=True, text=True, timeout=SECONDS + 60, cwd=tmp_path)
     assert proc.returncode == 0, (
         f"{kernel} ({impl}) under a concurrent writer: exit {proc.returncode}\n"
         f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
