@@ -14,8 +14,7 @@ import pythons
 from helpers import REPO
 
 #: The contract (every variant against the reference) and the kernels.
-TESTS = ["tests/package/test_fib.py", "tests/package/test_memory_kernels.py",
-         "tests/package/test_memory.py"]
+TESTS = ["tests/package/test_fib.py", "tests/package/test_memory_kernels.py"]
 WANTED = pythons.wanted(REPO)
 
 
