@@ -78,6 +78,11 @@ def running_python():
     return "%d.%d" % sys.version_info[:2]
 
 
+#: results_of(..., python=ANY): every Python's (one-environment results, such as the quick
+#: loop's --python=same, where asv records the interpreter's path).
+ANY = "any"
+
+
 def python_of(result):
     """The Python version ("3.12") an asv Results was measured on, as asv records it (an
     environment's name says it too, but not that of --python=same's existing one)."""
@@ -91,7 +96,7 @@ def results_of(results_dir, machine, python=None):
     from asv import results as asv_results
     python = python or running_python()
     runs = [r for r in asv_results.iter_results_for_machine(str(results_dir), machine)
-            if python_of(r) == python]
+            if python == ANY or python_of(r) == python]
     return sorted(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)),
                   reverse=True)
 

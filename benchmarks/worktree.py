@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import repo
-from asvresults import entry_name, newest_first, results_of, values_by_benchmark
+from asvresults import ANY, entry_name, newest_first, results_of, values_by_benchmark
 from repo import RESULTS, ROOT, ToolError
 from tables import markdown_table
 
@@ -30,7 +30,7 @@ def working_tree(settings):
     code = repo.asv(*run, check=False).returncode
     if code not in (0, 2):
         raise ToolError(f"asv run exited {code}")
-    mine = values_by_benchmark(results_of(tree / "results", settings.machine)[0])
+    mine = values_by_benchmark(results_of(tree / "results", settings.machine, ANY)[0])
     try:
         base = newest_first(RESULTS, settings.machine, repo.commit_of(settings.branch))[0]
         theirs, label = values_by_benchmark(base), f"{settings.branch} {base.commit_hash[:8]}"
