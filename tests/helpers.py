@@ -14,6 +14,21 @@ SCRATCH_MACHINE = "scratch-test-machine"
 ONE_PYTHON = ["--python", "%d.%d" % sys.version_info[:2]]
 
 
+class Index:
+    """An object usable as an index, whose __index__ returns or raises what it is given."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        if isinstance(self.value, BaseException):
+            raise self.value
+        return self.value
+
+    def __repr__(self):
+        return f"Index({self.value!r})"
+
+
 def git(*args, cwd):
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                           text=True).stdout.strip()

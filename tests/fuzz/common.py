@@ -1,7 +1,13 @@
 """What the fuzz harnesses share: an outcome compared exactly, as tests/package/test_fib.py
 compares them, and the bounds that keep one input fast."""
 
+import pathlib
+import sys
 import warnings
+
+# tests/helpers.py: Index, written once for the contract tests and the harnesses
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from helpers import Index  # noqa: E402,F401  (the harnesses import it from here)
 
 # Index(True) and friends: a deprecated __index__ result that must still work (pyproject.toml's
 # pytest filter says the same); printed once per input it would flood the fuzzer's output.
@@ -22,21 +28,6 @@ def outcome(func, *args, **kwargs):
     if isinstance(result, float):
         return ("value", float, result.hex())
     return ("value", type(result), repr(result))
-
-
-class Index:
-    """An object usable as an index, whose __index__ returns or raises what it is given."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __index__(self):
-        if isinstance(self.value, BaseException):
-            raise self.value
-        return self.value
-
-    def __repr__(self):
-        return f"Index({self.value!r})"
 
 
 class Int(int):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import fibext
 from fibext import LAST_FINITE_N, MAX_N, VARIANTS
+from helpers import Index
 
 REFERENCE = VARIANTS["python"]
 
@@ -30,21 +31,6 @@ def outcome(func, arg):
     except Exception as exc:  # the outcome itself is under test
         return ("raises", type(exc), str(exc))
     return ("value", type(result), result.hex())
-
-
-class Index:
-    """An object usable as an index, whose __index__ returns or raises what it is given."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __index__(self):
-        if isinstance(self.value, BaseException):
-            raise self.value
-        return self.value
-
-    def __repr__(self):
-        return f"Index({self.value!r})"
 
 
 def short_id(value):
