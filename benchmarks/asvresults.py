@@ -137,9 +137,17 @@ def result_lines(result, benchmarks=None):
     return lines
 
 
+#: The ns-scale lines (bench_fib: fib, the no-op floor, pure C, the control), which asv stores
+#: in seconds (their samples' unit) and the tools' tables and figures give in ns.
+NS_LINES = "bench_fib."
+
+
 def values_by_benchmark(result):
-    """{name: {params: value or None}} of one Results: the figures asv stores and publishes."""
+    """{name: {params: value or None}} of one Results: the figures asv stores and publishes,
+    the ns-scale lines (NS_LINES) in ns."""
     values = {}
     for (name, combo), (value, _, _) in result_lines(result).items():
+        if not is_na(value) and name.startswith(NS_LINES):
+            value = value * 1e9
         values.setdefault(name, {})[combo] = None if is_na(value) else value
     return values

@@ -13,7 +13,7 @@ does (builds.py: it says which no-op commit is one build with its parent, and wh
 where it is not), publishes, and finds the changes:
 
 - wall time: asv's own step detection (asv.step_detect.detect_steps, as ``asv publish``
-  fits each line) on the values asv stores and publishes (for fib, the robust figure of
+  fits each line) on the values asv stores and publishes (for fib, the median of the samples of
   benchmarks/benchmarks/sampling.py); a step between two fitted
   levels is a change at the first commit of the new level when it passes asv's own test (the
   jump exceeds both levels' error estimates and the line's threshold).
@@ -69,8 +69,9 @@ SIMULATED_BENCH = r"^bench_cache\."
 
 
 def run_history(clone, commits, versions, machine=MACHINE):
-    """asv run on one commit of each build, samples recorded: the counts, then the times, then
-    again the sampled lines of a build whose control line stands out (control.py); every
+    """asv run on one commit of each build, samples recorded: the counts, then the times (in
+    passes over every build, measuring.sample_passes), then again the sampled lines of a
+    build whose control line stands out (control.py); every
     commit gets its build's results; then the clone's own main job publishes them
     (--publish-only: the site, its step markers, the report).  Returns (the worst exit
     status, {commit: {environment: build}})."""
@@ -88,6 +89,9 @@ def run_history(clone, commits, versions, machine=MACHINE):
     for bench in (COUNTS_BENCH, SIMULATED_BENCH, TIMES):
         status = max(status, measuring.asv_run(targets, [*options, "--bench", bench], config,
                                                root=clone, hashfile="drill-hashes.txt"))
+    # the builds sampled side by side, pass after pass, as the main job does
+    status = max(status, measuring.sample_passes(targets, options, config, root=clone,
+                                                 bench=[TIMES], hashfile="drill-passes.txt"))
 
     def run_again(again):  # the main job's rule for a build sampled on a busy machine
         nonlocal status

@@ -3,14 +3,15 @@
     python benchmarks/gate.py [--base main] [--head HEAD] [--bench REGEX] [--machine NAME]
 
 Runs ``asv run`` on base and head (both built and benchmarked in one asv run, their rounds
-interleaved, samples recorded; asv itself prints no verdict), then judges every line of the
+interleaved, samples recorded; asv itself prints no verdict), samples their fib lines again
+in passes side by side (measuring.sample_passes), then judges every line of the
 two results with the threshold of its kind (``regressions_thresholds`` in asv.conf.json, the
 numbers the published history's step detection uses).  A time is slower when head/base
 exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance test
 (Mann-Whitney U, else 99% CI overlap) says they differ: asv compare's rule with a factor per
 kind, which ``asv continuous --factor`` cannot express (its one verdict, by medians, could
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
-publishes: for fib, the no-op floor and pure C the robust figure of one shared sampling
+publishes: for fib, the no-op floor and pure C asv's median of their samples, one a process
 (benchmarks/benchmarks/sampling.py).  When the control line sampled with them
 (control.py) moved between base and head, the machine did: those lines get no verdict (exit 2).
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles
@@ -38,6 +39,7 @@ import sys
 
 import builds
 import control
+import measuring
 import pythons
 import repo
 from asvresults import (
@@ -181,6 +183,20 @@ def run_pair(root, base, head, machine, use_config, bench=(), quick=False):
         hashfile.unlink(missing_ok=True)
 
 
+def sample_pair(root, base, head, machine, use_config, bench=(), quick=False):
+    """The sampled lines of base and head sampled again, side by side, pass after pass
+    (measuring.sample_passes: their samples joined), where the selection has any.  asv's
+    worst exit code."""
+    chosen = [p for p in bench if measuring.selects_sampled(p)]
+    if quick or (bench and not chosen):
+        return 0
+    if chosen:  # the control line comes along, as in run_pair
+        chosen.append("^" + re.escape(control.CONTROL))
+    return measuring.sample_passes(
+        [base, head], ["--machine", machine, "--show-stderr", "--record-samples"], use_config,
+        root=root, bench=chosen or [control.SAMPLED], hashfile="gate-passes.txt")
+
+
 def one_build(root, base, head, machine, use_config):
     """The build base and head share (a line saying which), or None when they are two."""
     envs, conf = builds.environments(use_config, root=root)
@@ -232,6 +248,8 @@ def gate(args, root):
                   f"same bytes: {same})")
             return 0
         status = run_pair(root, base, head, machine, use_config, args.bench, quick=args.quick)
+        status = max(status, sample_pair(root, base, head, machine, use_config, args.bench,
+                                         quick=args.quick))
     results_dir = root / GATE_RESULTS
     benchmarks = load_benchmarks(results_dir)
     rows = judge(result_lines(load_results(results_dir, machine, base), benchmarks),

@@ -5,7 +5,10 @@ The main job walks main's newest commits, the tip first.  Each commit's build is
 results, and asv measures only a build not measured yet (or the benchmarks its measured commit
 lacks), publishing after each.  Then a build whose control line stands out is measured again,
 or withheld (control.py), and each timed step the published Regressions page lists is measured
-again before it stands.  asv_run() is the one way the tools hand commits to asv.
+again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control) of the
+builds measured in one run are then sampled again side by side, pass after pass over all of
+them, their samples joined (sample_passes).  asv_run() is the one way the tools hand commits
+to asv.
 """
 
 import json
@@ -16,6 +19,7 @@ import time
 import builds
 import control
 import repo
+from benchmarks import sampling
 from asvresults import is_count, load_benchmarks, results_of
 from repo import ROOT, ToolError
 
@@ -42,6 +46,32 @@ def asv_run(commits, options, config=(), root=ROOT, hashfile="hashes-to-run.txt"
     if code not in (0, 2):
         raise ToolError(f"asv run exited {code} at {', '.join(c[:8] for c in commits)}")
     return code
+
+
+def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampling.PASSES,
+                  bench=(control.SAMPLED,), hashfile="hashes-passes.txt",
+                  after_each=lambda: None):
+    """Passes first..passes of the sampled lines (bench: asv --bench patterns among
+    control.SAMPLED's) over commits, each an asv run whose samples join those already
+    recorded (--append-samples), the order reversed from
+    one pass to the next: every build sampled beside the others a little at a time, so a slow
+    stretch of the machine falls on all of them alike (sampling.py).  after_each() runs after
+    each pass (the main job publishes).  asv's worst status."""
+    status, taken = 0, []
+    order = list(commits)
+    for k in range(first, passes + 1):
+        order.reverse()
+        left = (f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
+                if taken else "")
+        print(f"\n== sampling pass {k} of {passes}: the fib lines of {len(order)} build(s) "
+              f"side by side, their samples joined{left}", flush=True)
+        started = time.monotonic()
+        status = max(status, asv_run(order, [*options, "--append-samples",
+                                             *(o for p in bench for o in ("--bench", p))],
+                                     config, root=root, hashfile=hashfile))
+        after_each()
+        taken.append(time.monotonic() - started)
+    return status
 
 
 class Estimate:
@@ -90,7 +120,7 @@ def measure(settings, publish, site_stale=lambda: False):
     # asv skips a commit whose every benchmark succeeded: nothing is measured twice, while a
     # benchmark missing or failed at a build's measured commit is measured now
     run = [*options, "--skip-existing-successful", *_bench_options(settings)]
-    status, identities, measured, complete = 0, {}, set(), None
+    status, identities, measured, complete, fresh = 0, {}, set(), None, set()
     for k, commit in enumerate(hashes, start=1):
         started = time.monotonic()
         ids = builds.identify([commit], envs, conf.build_command, settings.results,
@@ -119,10 +149,19 @@ def measure(settings, publish, site_stale=lambda: False):
         measured.add(target)
         new = _result_mtimes(settings.results, settings.machine) != before
         builds.share(commit, ids, settings.results, settings.machine)
+        if new:
+            fresh.add(target)
         if new or (k == 1 and site_stale()):
             publish(first=(k == 1))
         if new:  # what a build costs: its measurement and the publishing after it
             estimate.measured(time.monotonic() - started)
+    passes = _passes_over(hashes, identities, fresh, settings)
+    if passes:
+        status = max(status, sample_passes(
+            passes, options, settings.config,
+            bench=[p for p in settings.bench if selects_sampled(p)] or [control.SAMPLED],
+            after_each=lambda: (builds.share_all(hashes, settings.results, settings.machine),
+                                publish())))
     if not settings.quick:
         status = max(status, _measure_disturbed_again(settings, hashes))
     for line in build_lines(hashes, identities):
@@ -137,11 +176,42 @@ def build_lines(hashes, identities):
         "  " + builds.describe(group, identities) for group in groups]
 
 
+#: The sampled lines (control.SAMPLED), by name, to tell whether a --bench selects any.
+SAMPLED_NAMES = ("bench_fib.Fib.track_call", "bench_fib.FibNoop.track_call",
+                 "bench_fib.Control.track_call", "bench_fib.PureC.track_latency",
+                 "bench_fib.PureC.track_throughput")
+
+
+def selects_sampled(pattern):
+    """Whether asv's --bench pattern selects any of the sampled lines."""
+    return any(re.search(pattern, name) for name in SAMPLED_NAMES)
+
+
 def _bench_options(settings):
     options = []
     for pattern in settings.bench:
         options += ["--bench", pattern]
     return options + (["--quick"] if settings.quick else [])
+
+
+def _passes_over(hashes, identities, measured, settings):
+    """The builds the sampling passes go over, newest first: each build measured in this run
+    and its parent's (the build of the next older commit, measured now or before), so every
+    step between adjacent builds comes from samples taken side by side.  Empty for --quick,
+    where the selection has no sampled line, or where nothing was measured."""
+    if settings.quick or not measured or (
+            settings.bench and not any(selects_sampled(p) for p in settings.bench)):
+        return []
+    targets = builds.measured_of(hashes, settings.results, settings.machine)
+    chosen = set()
+    for k, commit in enumerate(hashes):
+        if targets.get(commit) in measured:
+            chosen.add(targets[commit])
+            parent = next((c for c in hashes[k + 1:]
+                           if identities.get(c) != identities.get(commit)), None)
+            if parent in targets:
+                chosen.add(targets[parent])
+    return [t for t in dict.fromkeys(targets.get(c) for c in hashes) if t in chosen]
 
 
 def _measure_disturbed_again(settings, hashes):
@@ -174,8 +244,10 @@ def confirm_regressions(settings):
     status = 0
     targets = builds.measured_of(hashes, settings.results, settings.machine)
     for name, commits in sorted(listed.items()):
+        # a sampled line's new samples join its earlier ones (sample_passes)
         status = max(status, asv_run(list(dict.fromkeys(targets[c] for c in commits)),
-                                     [*asv_options(settings), "--bench", every_line_of(name)],
+                                     [*asv_options(settings), "--append-samples", "--bench",
+                                      every_line_of(name)],
                                      settings.config))
     if listed:
         builds.share_all(hashes, settings.results, settings.machine)

@@ -1,13 +1,17 @@
-"""fib: ns per call of every variant, the no-op floor under them, pure C timed in C, and a
+"""fib: time per call of every variant, the no-op floor under them, pure C timed in C, and a
 control line that only the machine can move.
 
-Every class shares one measurement a commit (their common setup_cache: asv runs it once
-and hands each line its samples), and every line's figure is sampling.robust_figure() of its
-samples: the median of their fastest quarter.  How the samples are taken (fresh processes,
-interleaved rounds) is said once, in sampling.py, whose PROCESSES, ROUNDS and NUMBER are the
-numbers; why, in docs/measuring.md.  Each line's docstring repeats only the sample count, because
-asv shows it beside the line's graph (tests/suite/test_sampling.py keeps it equal to
-sampling.py's constants).
+Every class shares one measurement an asv run (their common setup_cache: asv runs it once
+and hands each line its samples).  Each line returns its samples, one per process, in seconds
+(asv's {"samples": ..., "number": ...} form): asv stores their median with its quartiles and 99%
+interval, formats them as times ("105±3ns"), and asv compare tests their difference.  How the
+samples are taken (fresh processes, rounds within each, passes over the builds compared) is
+said once, in sampling.py, whose PROCESSES, ROUNDS, NUMBER and PASSES are the numbers; why, in
+docs/measuring.md.  Each line's docstring repeats only the sample count, because asv shows it
+beside the line's graph (tests/suite/test_sampling.py keeps it equal to sampling.py's).
+
+The versions changed when the lines became samples (seconds, asv's median over processes,
+where they were one robust figure in ns): their history restarts there.
 """
 
 from . import sampling
@@ -20,61 +24,66 @@ VARIANT_NAMES = list(VARIANTS) or ["python"]
 class _Sampled:
     """The shared measurement: every line of this commit's fibext, sampled once."""
 
-    unit = "ns"
+    unit = "seconds"
     timeout = 600
 
     def setup_cache(self):
         return sampling.measure(NS)
 
     @staticmethod
-    def figure(cache, key):
+    def samples(cache, key):
+        """The line's samples as asv takes them: one a process, in seconds per call."""
         require(key in cache, key)
-        return sampling.robust_figure(cache[key])
+        return {"samples": [ns * 1e-9 for ns in cache[key] if ns is not None],
+                "number": sampling.NUMBER}
 
 
 class Fib(_Sampled):
     params = [VARIANT_NAMES, NS]
     param_names = ["variant", "n"]
-    version = "fib-robust-1"  # pinned: editing this file keeps the history
+    version = "fib-samples-1"  # pinned: editing this file keeps the history
 
     def track_call(self, cache, variant, n):
-        """ns per fib(n) call from Python: the median of the fastest quarter of 80 samples of
-        20,000 calls (sampling.py's constants)."""
-        return self.figure(cache, sampling.fib_key(variant, n))
+        """Time per fib(n) call from Python: asv's median of 16 samples (one a process, its
+        fastest of 5 rounds of 20,000 calls; 4 processes a pass, 4 passes)."""
+        return self.samples(cache, sampling.fib_key(variant, n))
 
 
 class FibNoop(_Sampled):
-    version = "noop-robust-1"
+    version = "noop-samples-1"
 
     def track_call(self, cache):
-        """ns per call of a METH_O function that does nothing, the floor under every variant:
-        the median of the fastest quarter of 80 samples of 20,000 calls (sampling.py's)."""
-        return self.figure(cache, sampling.NOOP_KEY)
+        """Time per call of a METH_O function that does nothing, the floor under every
+        variant: asv's median of 16 samples (one a process, its fastest of 5 rounds of
+        20,000 calls; 4 processes a pass, 4 passes)."""
+        return self.samples(cache, sampling.NOOP_KEY)
 
 
 class Control(_Sampled):
-    version = "control-1"
+    version = "control-samples-1"
 
     def track_call(self, cache):
-        """ns per call of fib(90)'s loop in pure Python, defined in the benchmark suite, not in
+        """Time per call of fib(90)'s loop in pure Python, defined in the benchmark suite, not in
         fibext: the same code at every commit, so this line is flat unless the machine changed
         (where it stands out, the main job measures that commit's fib lines again: control.py).
-        The median of the fastest quarter of 80 samples of 20,000 calls, sampled with every fib
-        line."""
-        return self.figure(cache, sampling.CONTROL_KEY)
+        Sampled with every fib line: asv's median of 16 samples (one a process, its
+        fastest of 5 rounds of 20,000 calls; 4 processes a pass, 4 passes)."""
+        return self.samples(cache, sampling.CONTROL_KEY)
 
 
 class PureC(_Sampled):
     params = [NS]
     param_names = ["n"]
-    version = "pure-c-robust-1"
+    version = "pure-c-samples-1"
 
     def track_latency(self, cache, n):
-        """ns per cfib(n) call timed inside C (fibext.time_c), each call waiting for the
-        previous one: the median of the fastest quarter of 80 samples of 20,000 calls."""
-        return self.figure(cache, sampling.pure_c_key("latency", n))
+        """Time per cfib(n) call timed inside C (fibext.time_c), each call waiting for the
+        previous one: asv's median of 16 samples (one a process, its fastest of 5
+        rounds of 20,000 calls; 4 processes a pass, 4 passes)."""
+        return self.samples(cache, sampling.pure_c_key("latency", n))
 
     def track_throughput(self, cache, n):
-        """ns per cfib(n) call timed inside C (fibext.time_c), back-to-back independent calls
-        the CPU overlaps: the median of the fastest quarter of 80 samples of 20,000 calls."""
-        return self.figure(cache, sampling.pure_c_key("throughput", n))
+        """Time per cfib(n) call timed inside C (fibext.time_c), back-to-back independent
+        calls the CPU overlaps: asv's median of 16 samples (one a process, its fastest
+        of 5 rounds of 20,000 calls; 4 processes a pass, 4 passes)."""
+        return self.samples(cache, sampling.pure_c_key("throughput", n))

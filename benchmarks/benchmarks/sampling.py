@@ -1,18 +1,24 @@
-"""One robust figure per commit for the nanosecond-scale timings (fib, the no-op floor, pure C).
+"""Samples of the nanosecond-scale timings (fib, the no-op floor, pure C, the control), for asv.
 
-Each line is sampled PROCESSES x ROUNDS times: several fresh interpreters one after another,
-each timing every line in turn, round after round, NUMBER calls per sample.  The figure asv
-stores is robust_figure() of those samples: the median of their fastest quarter.
+Each line is sampled in PROCESSES fresh interpreters, one after another, each timing every line
+in turn, ROUNDS rounds of NUMBER calls.  One figure comes out of each process: the fastest of
+its rounds (process_figure).  Those figures are the samples bench_fib hands asv, so
+asv stores each line with its statistics (the median, quartiles and 99% interval: the figure
+the site, the gate, the drill and the report read) and asv compare can test significance.
 
 Why so (docs/measuring.md; the records behind it, each with its host: docs/measurements.md):
-on shared VMs one host slowed the loop in stretches shorter than a commit's sampling (a busy
-neighbour: the median is then fast or slow by chance), another showed a rare fast tail (the
-fastest sample then jumps with it), and a pure-Python loop's speed depends on the process (its
-hash seed).  Samples from several processes, spread over seconds, and a low quantile that
-ignores a few outliers either way, are steady on all three.
+samples from one process are not independent (the process's hash seed sets a pure-Python
+loop's level), so a process gives one sample, not ROUNDS.  Within a process the fastest round
+needs only one of ROUNDS rounds outside a busy neighbour's stretches; asv's median over
+processes then ignores the minority of processes whose fastest round fell in a rare fast tail,
+and the per-process level.  The fourth behaviour, slow drift over minutes, no
+estimator of one build removes: the tools sample builds side by side instead, PASSES passes
+over every build they compare (measuring.sample_passes, asv run --append-samples), so a slow
+stretch falls on all of them alike.  One asv run takes one pass: PROCESSES samples a line.
 
-PROCESSES, ROUNDS and NUMBER below are the one statement of how samples are taken; bench_fib's
-docstrings repeat only the sample count (asv shows them on the site; a test keeps them equal).
+PROCESSES, ROUNDS, NUMBER and PASSES below are the one statement of how samples are taken;
+bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps them
+equal).
 
 Run as a script (``python -I sampling.py SPEC``) it is the child process: it imports the
 installed fibext, measures, and prints the samples as JSON.  It needs nothing but the standard
@@ -21,29 +27,24 @@ library and fibext, so every old commit's environment can run it.
 
 import json
 import math
-import statistics
 import subprocess
 import sys
 
-#: Fresh interpreters per commit, run one after another.
-PROCESSES = 16
-#: Samples of each line per interpreter (every line timed once a round, in turn).
+#: Fresh interpreters in one asv run (a pass), run one after another: one sample each.
+PROCESSES = 4
+#: Passes the tools run over the builds they compare (asv's samples joined): PASSES x
+#: PROCESSES samples a line.
+PASSES = 4
+#: Rounds of each line per interpreter (every line timed once a round, in turn).
 ROUNDS = 5
-#: Calls per sample: ~2 ms for a compiled variant, long enough that timer resolution and the
+#: Calls per round: ~2 ms for a compiled variant, long enough that timer resolution and the
 #: loop's start are below 0.1%, short enough to fall between a neighbour's busy stretches.
 NUMBER = 20_000
 
 
-def robust_figure(samples):
-    """The median of the fastest quarter of samples (about their 12.5th percentile).
-
-    It follows the uncontended level when a quarter or more of the samples saw it, and
-    ignores a fast tail of fewer than one sample in eight.  None without samples.
-    """
-    finite = sorted(s for s in samples if s is not None and math.isfinite(s))
-    if not finite:
-        return None
-    return statistics.median(finite[:max(1, math.ceil(len(finite) / 4))])
+def process_figure(rounds):
+    """One process's figure: the fastest of its rounds, or None without a finite round."""
+    return min((r for r in rounds if r is not None and math.isfinite(r)), default=None)
 
 
 def fib_key(variant, n):
@@ -71,8 +72,8 @@ def pure_c_key(kind, n):
 
 
 def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
-    """{line key: [ns per call, ...]} of every line this commit's fibext has, from
-    processes x rounds samples each."""
+    """{line key: [ns per call, one figure a process]} of every line this commit's fibext
+    has, each process timing every line rounds times."""
     spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number})
     samples = {}
     for _ in range(processes):
@@ -83,7 +84,7 @@ def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
         if child.returncode != 0:
             raise RuntimeError(f"the sampling process failed:\n{child.stderr}")
         for key, values in json.loads(child.stdout).items():
-            samples.setdefault(key, []).extend(values)
+            samples.setdefault(key, []).append(process_figure(values))
     return samples
 
 
