@@ -11,6 +11,7 @@ them, their samples joined (sample_passes).  asv_run() is the one way the tools 
 to asv.
 """
 
+import hashlib
 import json
 import pathlib
 import re
@@ -19,8 +20,8 @@ import time
 import builds
 import control
 import repo
-from benchmarks import sampling
 from asvresults import is_count, load_benchmarks, results_of
+from benchmarks import sampling
 from repo import ROOT, ToolError
 
 
@@ -143,14 +144,15 @@ def measure(settings, publish, site_stale=lambda: False):
               + (f", the build asv measured at {target[:8]}" if target != commit else "")
               + f" ({fmt(time.monotonic() - settings.started)} since the start"
               + (f", about {fmt(left)} left" if left is not None else "") + ")", flush=True)
-        before = _result_mtimes(settings.results, settings.machine)
+        before = _result_contents(settings.results, settings.machine)
+        sampled_before = _sampled_at(settings.results, settings.machine, target)
         started = time.monotonic()
         status = max(status, asv_run([target], run, settings.config))
         measured.add(target)
-        new = _result_mtimes(settings.results, settings.machine) != before
+        new = _result_contents(settings.results, settings.machine) != before
+        if _sampled_at(settings.results, settings.machine, target) != sampled_before:
+            fresh.add(target)  # its sampled lines measured now: the passes go on with them
         builds.share(commit, ids, settings.results, settings.machine)
-        if new:
-            fresh.add(target)
         if new or (k == 1 and site_stale()):
             publish(first=(k == 1))
         if new:  # what a build costs: its measurement and the publishing after it
@@ -300,5 +302,23 @@ def complete_commits(results_dir, machine):
     return done
 
 
-def _result_mtimes(results_dir, machine):
-    return {p: p.stat().st_mtime for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
+def _sampled_at(results_dir, machine, commit):
+    """{(environment file, line): when asv started measuring it} of commit's sampled lines."""
+    found = {}
+    for path in (pathlib.Path(results_dir) / machine).glob(f"{commit[:8]}-*.json"):
+        try:
+            data = json.loads(path.read_text())
+            column = data["result_columns"].index("started_at")
+        except (ValueError, KeyError):
+            continue
+        found.update({(path.name, name): entry[column]
+                      for name, entry in data.get("results", {}).items()
+                      if name in SAMPLED_NAMES and len(entry) > column})
+    return found
+
+
+def _result_contents(results_dir, machine):
+    """{path: digest} of machine's results files: asv rewrites a file it measured nothing
+    for, so what changed is the content, not the time."""
+    return {p: hashlib.sha256(p.read_bytes()).digest()
+            for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
