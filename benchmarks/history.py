@@ -25,6 +25,7 @@ import publishing
 import pythons
 import repo
 import vendor
+from benchmarks import sampling
 from repo import HTML, RESULTS, ROOT, ToolError
 
 
@@ -36,6 +37,7 @@ class Settings:
     branch: str = "main"
     bench: tuple = ()
     quick: bool = False
+    passes: int = sampling.PASSES   # sampling passes over the builds measured (sampling.py)
     publish_only: bool = False
     results_branch: bool = False
     gh_pages: bool = False
@@ -61,6 +63,10 @@ def parse(argv=None):
     parser.add_argument("--python", action="append", default=[], metavar="X.Y",
                         help="benchmark on this Python only (repeatable; default: every one of "
                              "asv.conf.json's pythons this machine has)")
+    parser.add_argument("--passes", type=int, default=sampling.PASSES,
+                        help="sampling passes of the fib lines over the builds measured, side "
+                             f"by side (default {sampling.PASSES}; each adds "
+                             f"{sampling.PROCESSES} samples a line)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark, kept in .asv/quick/: a smoke test")
     parser.add_argument("--publish-only", action="store_true",
@@ -80,13 +86,16 @@ def parse(argv=None):
     args = parser.parse_args(argv)
     if args.commits < 1:
         parser.error(f"--commits must be at least 1, got {args.commits}")
+    if args.passes < 1:
+        parser.error(f"--passes must be at least 1, got {args.passes}")
     try:
         machine = repo.check_machine_name(args.machine or repo.stable_machine_name())
         repo.commit_of(args.branch)
     except (ValueError, ToolError) as error:
         parser.error(str(error))
     settings = Settings(commits=args.commits, machine=machine, branch=args.branch,
-                        bench=tuple(args.bench), quick=args.quick, pythons=tuple(args.python),
+                        bench=tuple(args.bench), quick=args.quick, passes=args.passes,
+                        pythons=tuple(args.python),
                         publish_only=args.publish_only, results_branch=args.results_branch,
                         gh_pages=args.gh_pages, started=time.monotonic())
     return settings, args.working_tree

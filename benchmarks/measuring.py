@@ -160,7 +160,7 @@ def measure(settings, publish, site_stale=lambda: False):
     passes = _passes_over(hashes, identities, fresh, settings)
     if passes:
         status = max(status, sample_passes(
-            passes, options, settings.config,
+            passes, options, settings.config, passes=settings.passes,
             bench=[p for p in settings.bench if selects_sampled(p)] or [control.SAMPLED],
             after_each=lambda: (builds.share_all(hashes, settings.results, settings.machine),
                                 publish())))
@@ -201,7 +201,7 @@ def _passes_over(hashes, identities, measured, settings):
     and its parent's (the build of the next older commit, measured now or before), so every
     step between adjacent builds comes from samples taken side by side.  Empty for --quick,
     where the selection has no sampled line, or where nothing was measured."""
-    if settings.quick or not measured or (
+    if settings.quick or settings.passes < 2 or not measured or (
             settings.bench and not any(selects_sampled(p) for p in settings.bench)):
         return []
     targets = builds.measured_of(hashes, settings.results, settings.machine)

@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"
 #: The cheapest benchmarks to run: one sampling of the fib lines (a few seconds a commit).
 BENCH = ["--bench", r"bench_fib\.(FibNoop|PureC)"]
+#: One sampling pass: where the passes are not what a test checks, they only cost time.
+ONE_PASS = ["--passes", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +97,12 @@ def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
 
 def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, shared_env):
     clone = clone_with_env(tmp_path, shared_env)
-    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *ONE_PASS))
     (path,) = [p for p in (clone / ".asv" / "results" / MACHINE).glob("*.json")
                if p.name != "machine.json"]
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])            # a kill while asv wrote it
-    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *ONE_PASS))
     assert "set aside an unreadable results file" in run.stdout
     (kept,) = (clone / ".asv" / "quarantine" / MACHINE).iterdir()
     assert kept.read_bytes() == data[: len(data) // 2]   # never deleted
@@ -117,7 +119,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     drill_changes.pyx_comment(clone)
     commit_all(clone, "a comment in Cython")
     bench = ["--bench", r"bench_fib\.(Control|FibNoop)"]
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
     tip = git("rev-parse", "HEAD", cwd=clone)
 
     def disturb(commit):
@@ -135,7 +137,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert len(steady) == 3, steady  # the three builds: the checks of the others below need them
     noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
     disturb(tip)
-    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
     assert re.search(rf"at 1 commit\(s\) \({tip[:8]} \d\.\d\dx\)", run.stdout), run.stdout
     assert "measuring their fib lines again (1 of 2)" in run.stdout
     again = results(clone)[tip]     # measured again: back among the others
@@ -152,7 +154,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert not [k for k in left[tip]["results"] if k.startswith("bench_fib.")]
     assert all(value(left[c], control.CONTROL) for c in steady if c != tip)
     # the next run measures what the commit lacks
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
     assert value(results(clone)[tip], control.CONTROL)
 
 
@@ -160,7 +162,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     (tmp_path / "a").mkdir()
     first = clone_with_env(tmp_path / "a", shared_env, docs_commits=1)
     run = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", "--gh-pages",
-                      *BENCH))
+                      *BENCH, *ONE_PASS))
     branch = git("rev-parse", "results", cwd=first)
     # the site in a local gh-pages branch, nothing pushed
     pages = git("ls-tree", "-r", "--name-only", "gh-pages", cwd=first).splitlines()
@@ -173,13 +175,14 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     assert len([f for f in files if f.startswith(MACHINE) and f.endswith(".json")
                 and not f.endswith("machine.json")]) == 2
     # nothing new: the branch is not touched; something new: a commit on top, never a rewrite
-    again = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH))
+    again = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", *BENCH,
+                        *ONE_PASS))
     assert "results branch 'results': nothing new" in again.stdout
     assert git("rev-parse", "results", cwd=first) == branch
     with open(first / "README.md", "a") as readme:
         readme.write("\nOne more line.\n")
     commit_all(first, "docs again")
-    ok(main_job(first, "-n", "3", "--machine", MACHINE, "--results-branch", *BENCH))
+    ok(main_job(first, "-n", "3", "--machine", MACHINE, "--results-branch", *BENCH, *ONE_PASS))
     assert git("rev-parse", "results^", cwd=first) == branch
 
     # A new machine: a fresh clone of that repository (git clone fetches every branch)
@@ -188,7 +191,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     git("clone", "--quiet", str(first), str(fresh), cwd=tmp_path / "b")
     (fresh / ".asv").mkdir()
     (fresh / ".asv" / "env").symlink_to(shared_env)
-    run = ok(main_job(fresh, "-n", "3", "--machine", MACHINE, *BENCH))
+    run = ok(main_job(fresh, "-n", "3", "--machine", MACHINE, *BENCH, *ONE_PASS))
     assert "restored" in run.stdout and "Benchmarking" not in run.stdout   # nothing re-measured
     index = json.loads((fresh / ".asv" / "html" / "index.json").read_text())
     assert len(index["revision_to_hash"]) >= 3                              # all of it published
@@ -287,7 +290,7 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
     clone = clone_with_env(tmp_path, shared_env)
     # fib's whole sampling (seconds): the orphaned asv is still at it when the next run starts
     args = [sys.executable, "benchmarks/history.py", "-n", "1", "--machine", MACHINE,
-            "--bench", r"bench_fib\.(Fib|FibNoop)\.", *ONE_PYTHON]
+            "--bench", r"bench_fib\.(Fib|FibNoop)\.", *ONE_PASS, *ONE_PYTHON]
     killed_at, _ = run_until(args, clone, "Setting up bench_fib", 0.1, group=False)
     assert killed_at
     left = repo.leftovers(clone)
@@ -314,7 +317,7 @@ def restore_installed_fibext():
 def test_the_quick_loop_measures_the_working_tree_beside_main(tmp_path, shared_env,
                                                                restore_installed_fibext):
     clone = clone_with_env(tmp_path, shared_env)
-    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *ONE_PASS))
     before = results(clone)
     with open(clone / "fibext" / "_pyfib.py", "a") as source:   # an uncommitted change
         source.write("\n# an edit not yet committed\n")
