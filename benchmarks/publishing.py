@@ -1,5 +1,5 @@
 """Publishing: asv publish, then what makes the site whole and offline (vendor.py), its step
-markers (stepmarks.py), the report (report.py) and the Cython annotations (annotate.py).  Also
+markers (stepmarks.py), its uncertainty bands (bands.py), the report (report.py) and the Cython annotations (annotate.py).  Also
 the two things done to results before anything reads them: unreadable files set aside, and
 --quick's separate results and site."""
 
@@ -9,6 +9,7 @@ import pathlib
 import shutil
 
 import annotate
+import bands
 import repo
 import report
 import stepmarks
@@ -71,6 +72,7 @@ def publish(settings):
     fill_unmeasured_summaries(html)
     vendor.make_offline(html, VENDOR_CACHE)
     stepmarks.write(html, repo.load_thresholds()[0])
+    bands.write(html, settings.results)
     commits = repo.git("rev-list", "--first-parent", "--reverse",
                        repo.commit_of(settings.branch)).split()
     report_dir = report.write_report(html, settings.results, settings.machine, commits[-1],

@@ -5,6 +5,7 @@ A leaf: it imports no other tool.
 
 import html
 import pathlib
+import re
 
 
 def add_nav_link(html_dir, nav_id, href, label):
@@ -17,6 +18,20 @@ def add_nav_link(html_dir, nav_id, href, label):
         if anchor not in page:
             raise ValueError(f"{index} has no navigation bar to add {label!r} to")
         page = page.replace(anchor, link + "\n\t" + anchor, 1)
+        index.write_text(page)
+
+
+def load_script(html_dir, script):
+    """Make the site's index page load script (a file of html_dir) after asv's graphdisplay.js,
+    so that flot and jQuery are there when it runs (once)."""
+    index = pathlib.Path(html_dir) / "index.html"
+    page = index.read_text()
+    tag = f'<script type="text/javascript" src="{script}"></script>'
+    if tag not in page:
+        anchor = re.search(r'src="graphdisplay\.js">\s*</script>', page)
+        if anchor is None:
+            raise ValueError(f"{index} does not load graphdisplay.js: nowhere to add {script}")
+        page = page[:anchor.end()] + "\n    " + tag + page[anchor.end():]
         index.write_text(page)
 
 

@@ -11,9 +11,9 @@ only the line that stepped gets it).  Offline like the rest of the site.
 import itertools
 import json
 import pathlib
-import re
 
 import repo
+import sitepages
 import steps
 from asvresults import entry_name, is_count
 
@@ -109,14 +109,5 @@ def write(html_dir, thresholds):
     found = graph_steps(html_dir, thresholds)
     (html_dir / "steps.json").write_text(json.dumps(found, indent=1, sort_keys=True))
     (html_dir / SCRIPT).write_text(_JS)
-    index = html_dir / "index.html"
-    page = index.read_text()
-    tag = f'<script type="text/javascript" src="{SCRIPT}"></script>'
-    if tag not in page:
-        # after graphdisplay.js, so that flot and jQuery are loaded
-        anchor = re.search(r'src="graphdisplay\.js">\s*</script>', page)
-        if anchor is None:
-            raise ValueError(f"{index} does not load graphdisplay.js: nowhere to add {SCRIPT}")
-        page = page[:anchor.end()] + "\n    " + tag + page[anchor.end():]
-        index.write_text(page)
+    sitepages.load_script(html_dir, SCRIPT)
     return sum(len(v) for v in found.values())

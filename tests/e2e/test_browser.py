@@ -23,6 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 import annotate
+import bands
 import fibext
 from helpers import REPO as ROOT
 
@@ -243,6 +244,24 @@ def test_fib_graph_draws_a_line_per_variant_with_a_readable_legend(visit, publis
     page.click("#log-scale")
     page.wait_for_timeout(500)
     page.screenshot(path=screenshots / "fib-graph-log.png")
+    visit.assert_clean()
+
+
+def test_every_sampled_line_is_drawn_with_its_band_and_a_legend_saying_what_it_is(
+        visit, published_site, screenshots):
+    # every point of the fib graph has asv's 99% interval around it (bands.py)
+    page = visit.open(f"index.html#{FIB}")
+    legend = page.locator("#main-graph .fibext-band-legend")
+    legend.wait_for()
+    assert legend.inner_text() == bands.LEGEND
+    series = page.evaluate(SERIES_JS)
+    drawn = int(legend.get_attribute("data-points"))
+    assert drawn == sum(len(s["pixels"]) for s in series) > 0, (drawn, series)
+    box, graph = legend.bounding_box(), page.locator("#main-graph").bounding_box()
+    assert graph["y"] <= box["y"] and box["y"] + box["height"] <= graph["y"] + graph["height"]
+    page.click("#log-scale")
+    page.wait_for_timeout(500)
+    page.screenshot(path=screenshots / "fib-graph-band.png")
     visit.assert_clean()
 
 
