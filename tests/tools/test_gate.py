@@ -27,7 +27,7 @@ def _line(samples):
 
 
 BENCHMARKS = {"bench_import.ImportModule.timeraw_import": {"unit": "seconds"},
-              "bench_fib.Fib.track_call": {"unit": "ns"},
+              "bench_fib.Fib.track_call": {"unit": "seconds"},
               "bench_instructions.FibInstructions.track_instructions": {"unit": "instructions"}}
 
 
@@ -45,15 +45,22 @@ def test_judge_times_with_asv_compare_rule():
     assert rows[0]["verdict"] == "slower"  # worst first
 
 
-def test_judge_robust_figures_by_the_published_value_and_threshold():
-    # fib's lines are track_ benchmarks: one robust figure a commit, no samples in asv
+def test_judge_the_sampled_lines_by_threshold_and_asvs_test_on_their_samples():
+    # fib's lines hand asv one sample a process, in seconds: asv's median and its test on them
     name = "bench_fib.Fib.track_call"
-    base = {(name, ("'capi'", "90")): (42.0, None, None), (name, ("'cython'", "90")): (42.0, None, None)}
-    head = {(name, ("'capi'", "90")): (44.0, None, None), (name, ("'cython'", "90")): (118.0, None, None)}
+    steady = [42e-9 * (1 + k / 1000) for k in range(16)]
+    noisy = [42e-9 * (1 + k / 20) for k in range(16)]
+    base = {(name, ("'capi'", "90")): _line(steady), (name, ("'cython'", "90")): _line(steady),
+            (name, ("'capi_varargs'", "90")): _line(noisy)}
+    head = {(name, ("'capi'", "90")): _line([v * 44 / 42 for v in steady]),
+            (name, ("'cython'", "90")): _line([v * 118 / 42 for v in steady]),
+            # 1.12x at the median, beyond the threshold, but the samples overlap: no verdict
+            (name, ("'capi_varargs'", "90")): _line([v * 1.12 for v in noisy[4:]] + noisy[:4])}
     rows = {r["params"][0]: r for r in gate.judge(base, head, BENCHMARKS, {r"bench_fib\.": 0.10})}
     assert rows["'cython'"]["verdict"] == "slower" and rows["'capi'"]["verdict"] == "same"
-    assert rows["'cython'"]["ratio"] == pytest.approx(118 / 42)
-    assert "42 ns" in gate.table(list(rows.values()))
+    assert rows["'cython'"]["ratio"] == pytest.approx(118 / 42, rel=1e-3)
+    assert rows["'capi_varargs'"]["ratio"] > 1.1 and rows["'capi_varargs'"]["verdict"] == "same"
+    assert "| 42.34 ns | 118.9 ns |" in gate.table(list(rows.values()))
 
 
 def test_no_time_verdict_on_the_sampled_lines_when_the_control_moved():
