@@ -77,21 +77,25 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
 
 class Estimate:
     """What is left of the job, from what it has taken so far: a build (the wheel) for each
-    commit whose sources no commit identified before shares, and a measurement for each of
-    them (two commits of different sources may still turn out to be one build: an upper
-    bound)."""
+    commit whose sources no commit identified before shares, a measurement for each of them
+    (two commits of different sources may still turn out to be one build: an upper bound),
+    and the further sampling passes over those builds, each costing what a build's sampled
+    lines took in its measurement (asv's durations of them, set-up included)."""
 
-    def __init__(self, new_sources):
+    def __init__(self, new_sources, passes=1):
         self.builds_left = self.measures_left = new_sources
-        self.build_seconds, self.measure_seconds = [], []
+        self.passes = passes
+        self.build_seconds, self.measure_seconds, self.sampled_seconds = [], [], []
 
     def built(self, seconds):
         self.builds_left = max(0, self.builds_left - 1)
         self.build_seconds.append(seconds)
 
-    def measured(self, seconds):
+    def measured(self, seconds, sampled=None):
         self.measures_left = max(0, self.measures_left - 1)
         self.measure_seconds.append(seconds)
+        if sampled:
+            self.sampled_seconds.append(sampled)
 
     def left(self):
         """Seconds left, or None before anything was measured."""
@@ -99,7 +103,12 @@ class Estimate:
             return None
         build = sum(self.build_seconds) / len(self.build_seconds) if self.build_seconds else 0
         measure = sum(self.measure_seconds) / len(self.measure_seconds)
-        return self.builds_left * build + self.measures_left * measure
+        left = self.builds_left * build + self.measures_left * measure
+        if self.sampled_seconds and self.passes > 1:
+            builds = len(self.measure_seconds) + self.measures_left
+            left += ((self.passes - 1) * builds
+                     * sum(self.sampled_seconds) / len(self.sampled_seconds))
+        return left
 
 
 def fmt(seconds):
@@ -116,7 +125,8 @@ def measure(settings, publish, site_stale=lambda: False):
     envs, conf = builds.environments(settings.config)
     known = {r["source"] for r in builds.load_records(settings.results,
                                                       settings.machine).values()}
-    estimate = Estimate(len({builds.source_key(c) for c in hashes} - known))
+    estimate = Estimate(len({builds.source_key(c) for c in hashes} - known),
+                        settings.passes if not settings.quick else 1)
     options = asv_options(settings)
     # asv skips a commit whose every benchmark succeeded: nothing is measured twice, while a
     # benchmark missing or failed at a build's measured commit is measured now
@@ -156,7 +166,8 @@ def measure(settings, publish, site_stale=lambda: False):
         if new or (k == 1 and site_stale()):
             publish(first=(k == 1))
         if new:  # what a build costs: its measurement and the publishing after it
-            estimate.measured(time.monotonic() - started)
+            estimate.measured(time.monotonic() - started,
+                              _sampled_seconds(settings.results, settings.machine, target))
     passes = _passes_over(hashes, identities, fresh, settings)
     if passes:
         status = max(status, sample_passes(
@@ -315,6 +326,24 @@ def _sampled_at(results_dir, machine, commit):
                       for name, entry in data.get("results", {}).items()
                       if name in SAMPLED_NAMES and len(entry) > column})
     return found
+
+
+def _sampled_seconds(results_dir, machine, commit):
+    """How long asv took over commit's sampled lines (its durations of them, the shared
+    set-up included), or None."""
+    total = 0.0
+    for path in (pathlib.Path(results_dir) / machine).glob(f"{commit[:8]}-*.json"):
+        try:
+            data = json.loads(path.read_text())
+            column = data["result_columns"].index("duration")
+        except (ValueError, KeyError):
+            continue
+        total += sum(entry[column] or 0 for name, entry in data.get("results", {}).items()
+                     if name in SAMPLED_NAMES and len(entry) > column)
+        # the shared set-up (the sampling itself), which asv times apart
+        total += sum(seconds or 0 for key, seconds in data.get("durations", {}).items()
+                     if key.startswith("<setup_cache bench_fib:"))
+    return total or None
 
 
 def _result_contents(results_dir, machine):
