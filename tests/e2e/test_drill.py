@@ -217,3 +217,41 @@ def test_a_host_noisier_than_the_threshold_gets_no_time_verdict():
     assert any("unexpected counts report" in f for f in failures)   # exact ones stay strict
     _, failures = drill_detect.check(noise_step, commits, drill_changes.COMMITS)
     assert any("unexpected time report" in f for f in failures)     # a quiet host: a failure
+
+
+def _asv_compare(clone, base, head):
+    """{line: asv compare's mark} between two commits of the drill's kept history (asv's
+    default factor, its significance test where the results have samples)."""
+    done = subprocess.run([sys.executable, "-m", "asv", "compare", "--config",
+                           str(clone / ".asv" / "drill.asv.conf.json"), "--machine",
+                           drill.MACHINE, base, head], cwd=clone, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    marks = {}
+    for line in done.stdout.splitlines():   # its table: | Change | Before | After | Ratio | name |
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[4].startswith("bench_"):
+            marks[cells[4]] = cells[0] or " "
+    return marks, done.stdout
+
+
+@pytest.mark.slow
+def test_asv_compare_tells_the_truth_on_the_drills_history(drill_site):
+    """asv compare, the command every asv user types, on the drill's history: between a build
+    that differs from its parent in bytes but not in code that runs (a comment in a .c file)
+    it marks no wall-time line changed; at the cython slowdown it marks cython's line."""
+    clone = drill_site.clone
+    log = _git("log", "--first-parent", "--format=%H %s", f"-n{len(drill_changes.COMMITS) + 1}",
+               cwd=clone).splitlines()[::-1]
+    shas = [line.split()[0] for line in log]
+    labels = ["base"] + [step.label for step in drill_changes.COMMITS]
+
+    def pair(prefix):
+        k = next(i for i, label in enumerate(labels) if label.startswith(prefix))
+        return shas[k - 1], shas[k]
+
+    marks, out = _asv_compare(clone, *pair("(a) comment in _capi.c"))
+    timed = {line: m for line, m in marks.items() if line.startswith("bench_fib.")}
+    assert timed and all(m == " " for m in timed.values()), out
+    marks, out = _asv_compare(clone, *pair("(b)"))
+    assert marks["bench_fib.Fib.track_call('cython', 90)"] == "+", out
+    print(out)   # the closing note shows it
