@@ -313,34 +313,34 @@ def complete_commits(results_dir, machine):
     return done
 
 
-def _sampled_at(results_dir, machine, commit):
-    """{(environment file, line): when asv started measuring it} of commit's sampled lines."""
-    found = {}
+def _sampled_column(results_dir, machine, commit, column):
+    """[(results file name, {sampled line: its entry in asv's column}, the file's data)] of
+    commit's results files on machine (one per environment)."""
+    out = []
     for path in (pathlib.Path(results_dir) / machine).glob(f"{commit[:8]}-*.json"):
         try:
             data = json.loads(path.read_text())
-            column = data["result_columns"].index("started_at")
+            k = data["result_columns"].index(column)
         except (ValueError, KeyError):
             continue
-        found.update({(path.name, name): entry[column]
-                      for name, entry in data.get("results", {}).items()
-                      if name in SAMPLED_NAMES and len(entry) > column})
-    return found
+        out.append((path.name, {name: entry[k] for name, entry in data.get("results", {}).items()
+                                if name in SAMPLED_NAMES and len(entry) > k}, data))
+    return out
+
+
+def _sampled_at(results_dir, machine, commit):
+    """{(environment file, line): when asv started measuring it} of commit's sampled lines."""
+    return {(name, line): at
+            for name, lines, _ in _sampled_column(results_dir, machine, commit, "started_at")
+            for line, at in lines.items()}
 
 
 def _sampled_seconds(results_dir, machine, commit):
-    """How long asv took over commit's sampled lines (its durations of them, the shared
-    set-up included), or None."""
+    """How long asv took over commit's sampled lines (its durations of them, and the shared
+    set-up, the sampling itself, which asv times apart), or None."""
     total = 0.0
-    for path in (pathlib.Path(results_dir) / machine).glob(f"{commit[:8]}-*.json"):
-        try:
-            data = json.loads(path.read_text())
-            column = data["result_columns"].index("duration")
-        except (ValueError, KeyError):
-            continue
-        total += sum(entry[column] or 0 for name, entry in data.get("results", {}).items()
-                     if name in SAMPLED_NAMES and len(entry) > column)
-        # the shared set-up (the sampling itself), which asv times apart
+    for _, lines, data in _sampled_column(results_dir, machine, commit, "duration"):
+        total += sum(seconds or 0 for seconds in lines.values())
         total += sum(seconds or 0 for key, seconds in data.get("durations", {}).items()
                      if key.startswith("<setup_cache bench_fib:"))
     return total or None

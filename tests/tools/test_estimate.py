@@ -20,3 +20,20 @@ def test_the_passes_cost_what_a_builds_sampled_lines_took():
     one_pass.built(10)
     one_pass.measured(100, sampled=20)
     assert one_pass.left() == pytest.approx(2 * 10 + 2 * 100)
+
+
+def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
+    # what the main job reads back after asv: when each sampled line was measured (the
+    # passes go on with the builds measured now) and how long they took (the estimate)
+    import json
+    (tmp_path / "m").mkdir()
+    columns = ["result", "params", "version", "started_at", "duration"]
+    (tmp_path / "m" / f"{'c' * 8}-virtualenv-py3.11.json").write_text(json.dumps({
+        "result_columns": columns,
+        "results": {"bench_fib.FibNoop.track_call": [[1e-8], [], "1", 1700, 2.0],
+                    "bench_memory.Read.track_ns_per_element": [[1.0], [], "1", 1800, 9.0]},
+        "durations": {"<setup_cache bench_fib:30>": 30.0, "<build>": 5.0}}))
+    at = measuring._sampled_at(tmp_path, "m", "c" * 40)
+    assert at == {(f"{'c' * 8}-virtualenv-py3.11.json", "bench_fib.FibNoop.track_call"): 1700}
+    assert measuring._sampled_seconds(tmp_path, "m", "c" * 40) == 32.0
+    assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) is None
