@@ -1,6 +1,8 @@
 """The main job's estimate of what is left (benchmarks/measuring.py's Estimate): builds,
 measurements and the further sampling passes over the builds measured."""
 
+import json
+
 import pytest
 
 import measuring
@@ -25,7 +27,6 @@ def test_the_passes_cost_what_a_builds_sampled_lines_took():
 def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
     # what the main job reads back after asv: when each sampled line was measured (the
     # passes go on with the builds measured now) and how long they took (the estimate)
-    import json
     (tmp_path / "m").mkdir()
     columns = ["result", "params", "version", "started_at", "duration"]
     (tmp_path / "m" / f"{'c' * 8}-virtualenv-py3.11.json").write_text(json.dumps({
