@@ -34,6 +34,7 @@ detection and verdicts drill_detect.py.
 """
 
 import argparse
+import os
 import pathlib
 import shutil
 import statistics
@@ -50,6 +51,7 @@ import noise as noise_report
 import pythons
 import repo
 from asvresults import running_python
+from benchmarks import sampling
 from drill_changes import COMMITS, make_clone
 from repo import ROOT, threshold_for
 
@@ -59,8 +61,10 @@ COUNTS = "bench_instructions.FibInstructions.track_instructions"
 #: What the drill times: fib(90) of the three variants it changes and two it leaves alone,
 #: and the control line (control.py: the machine's, measured again where it stands out).
 #: python, cython_untyped and ctypes are left out: they are not what the drill tests.
-TIMES = (r"^bench_fib\.(Control\.track_call$|Fib\.track_call\("
-         r"'(cython|cython_cpdef|cython_wrap_c|capi|capi_varargs)', 90\)$)")
+TIMED_VARIANTS = "|".join(("cython", "cython_cpdef", "cython_wrap_c", "capi", "capi_varargs"))
+TIMES = rf"^bench_fib\.(Control\.track_call$|Fib\.track_call\('({TIMED_VARIANTS})', 90\)$)"
+#: The same lines as the sampling processes name them (sampling.LINES_ENV): only they are timed.
+SAMPLED_LINES = rf"^({sampling.CONTROL_KEY}|{sampling.fib_key(f'({TIMED_VARIANTS})', 90)})$"
 #: The exact counts of every variant (one callgrind process a commit).
 COUNTS_BENCH = r"^bench_instructions\.FibInstructions\."
 #: The simulated cycles of every variant and the simulated misses and cycles of the memory
@@ -84,6 +88,7 @@ def run_history(clone, commits, versions, machine=MACHINE):
     targets = list(dict.fromkeys(builds.choose(c, identities[c], results, machine)
                                  for c in shas))
     options = ["--machine", machine, "--record-samples", "--show-stderr"]
+    os.environ[sampling.LINES_ENV] = SAMPLED_LINES   # asv's benchmark processes inherit it
     status = 0
     # asv keeps each commit's results file and adds to it: the second run keeps the first's.
     for bench in (COUNTS_BENCH, SIMULATED_BENCH, TIMES):

@@ -27,6 +27,8 @@ library and fibext, so every old commit's environment can run it.
 
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 
@@ -40,6 +42,12 @@ ROUNDS = 5
 #: Calls per round: ~2 ms for a compiled variant, long enough that timer resolution and the
 #: loop's start are below 0.1%, short enough to fall between a neighbour's busy stretches.
 NUMBER = 20_000
+
+
+#: A regex of the line keys to sample (fib_key, NOOP_KEY, CONTROL_KEY, pure_c_key), read from
+#: the environment: unset, every line.  The drill sets it to the lines it times, so its
+#: processes do not spend most of their time on lines nobody reads.
+LINES_ENV = "FIBEXT_SAMPLE_LINES"
 
 
 def process_figure(rounds):
@@ -74,7 +82,8 @@ def pure_c_key(kind, n):
 def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
     """{line key: [ns per call, one figure a process]} of every line this commit's fibext
     has, each process timing every line rounds times."""
-    spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number})
+    spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number,
+                       "lines": os.environ.get(LINES_ENV) or ""})
     samples = {}
     for _ in range(processes):
         # -I: the installed fibext, not a checkout's sources; no PYTHON* variables, so
@@ -89,7 +98,8 @@ def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
 
 
 def _sample(spec):
-    """The child: every line of the installed fibext, timed in interleaved rounds."""
+    """The child: every line of the installed fibext (those spec["lines"] matches, where
+    given), timed in interleaved rounds."""
     import timeit
 
     import fibext
@@ -110,14 +120,19 @@ def _sample(spec):
     timers[CONTROL_KEY] = timeit.Timer("control(n)", "control = _control; n = _n",
                                        globals={"_control": control, "_n": max(ns)})
     time_c = getattr(fibext, "time_c", None)
+    wanted = re.compile(spec.get("lines") or "")
+    timers = {key: timer for key, timer in timers.items() if wanted.search(key)}
+    pure_c = [n for n in ns if wanted.search(pure_c_key("latency", n))
+              or wanted.search(pure_c_key("throughput", n))] if time_c is not None else []
     samples = {key: [] for key in timers}
     keys = list(timers)
     for r in range(rounds):
         # a different line first each round, so no line always follows the same one
-        for key in keys[r % len(keys):] + keys[:r % len(keys)]:
+        first = r % max(1, len(keys))
+        for key in keys[first:] + keys[:first]:
             samples[key].append(timers[key].timeit(number) / number * 1e9)
-        if time_c is not None:
-            for n in ns:
+        if pure_c:
+            for n in pure_c:
                 timing = time_c(n, loops=number, repeat=1)
                 samples.setdefault(pure_c_key("latency", n), []).append(timing.latency_ns)
                 samples.setdefault(pure_c_key("throughput", n), []).append(timing.throughput_ns)

@@ -26,6 +26,8 @@ MACHINE = "history-test-machine"
 BENCH = ["--bench", r"bench_fib\.(FibNoop|PureC)"]
 #: One sampling pass: where the passes are not what a test checks, they only cost time.
 ONE_PASS = ["--passes", "1"]
+#: Two: the fewest in which samples join.
+TWO_PASSES = ["--passes", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +79,17 @@ def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
     ok(main_job(clone, "-n", "1", "--machine", MACHINE, "--quick", *BENCH))
     assert not results(clone) and results(clone, root=".asv/quick/results")
     # --bench: real measurements of some benchmarks; the next run measures the missing ones
-    ok(main_job(clone, "-n", "1", "--machine", MACHINE, "--bench", r"bench_fib\.FibNoop"))
+    ok(main_job(clone, "-n", "1", "--machine", MACHINE, "--bench", r"bench_fib\.FibNoop",
+                *TWO_PASSES))
     first = results(clone)[tip]
     assert value(first, "bench_fib.FibNoop.track_call")
     assert "bench_fib.PureC.track_latency" not in first["results"]
-    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH))
+    run = ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *TWO_PASSES))
     second = results(clone)[tip]
     assert value(second, "bench_fib.PureC.track_latency")
     # kept: the sampling passes for PureC join new samples to the no-op's, never replace them
     kept, joined = (samples(data, "bench_fib.FibNoop.track_call") for data in (first, second))
-    assert len(kept) == sampling.PROCESSES * sampling.PASSES
+    assert len(kept) == sampling.PROCESSES * 2
     assert joined[:len(kept)] == kept and len(joined) > len(kept)
     assert "Benchmarking" in run.stdout       # asv's word for measuring, which comes next
     # nothing missing now: nothing built, nothing measured
@@ -246,7 +249,7 @@ def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp
     drill_changes.c_comment(clone)          # the tip another build: two builds to measure
     commit_all(clone, "a comment in C")
     args = [sys.executable, "benchmarks/history.py", "-n", "3", "--machine", MACHINE, *BENCH,
-            *ONE_PYTHON]
+            *ONE_PASS, *ONE_PYTHON]
     moments, left = [], []
     for marker, delay in KILLS:
         killed_at, lines = run_until(args, clone, marker, delay)

@@ -143,6 +143,16 @@ def test_measure_samples_every_line_of_the_installed_fibext():
                 > max(samples[sampling.fib_key(name, 0)]))
 
 
+def test_the_environment_can_narrow_the_lines_sampled(monkeypatch):
+    # the drill times six lines; its processes sample those and nothing else
+    monkeypatch.setenv(sampling.LINES_ENV, r"^(control|fib capi 90|pure-c latency 90)$")
+    samples = sampling.measure([0, 90], processes=1, rounds=2, number=100)
+    assert set(samples) == {"control", "fib capi 90", "pure-c latency 90",
+                            "pure-c throughput 90"}
+    monkeypatch.setenv(sampling.LINES_ENV, "^noop$")
+    assert set(sampling.measure([90], processes=1, rounds=1, number=10)) == {"noop"}
+
+
 def test_the_control_is_fibs_loop_in_the_suite_itself():
     # the same work as the pure-Python variant (bit for bit), in code no commit of fibext holds
     import fibext
