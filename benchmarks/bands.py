@@ -89,9 +89,11 @@ _JS = r"""/* fibext: shade each point's 99% interval (bands.json) on asv's graph
         if (drawn) {
             $("<div class='fibext-band-legend'></div>").text(LEGEND_TEXT)
                 .attr("data-points", drawn)
-                .css({position: "absolute", left: offset.left + 4, bottom: 2,
-                      font: "11px sans-serif", color: "#444", "pointer-events": "none",
-                      background: "rgba(255,255,255,0.85)", padding: "1px 3px"})
+                .css({position: "absolute", top: offset.top + 4,     // the plot's top right:
+                      right: holder.width() - offset.left - plot.width() + 4,   // clear of axes
+                      "max-width": plot.width() / 2, font: "11px sans-serif", color: "#333",
+                      "pointer-events": "none", background: "rgba(255,255,255,0.85)",
+                      padding: "1px 3px", border: "1px solid #ccc"})
                 .appendTo(holder);
         }
     }
