@@ -227,3 +227,11 @@ def test_figures_without_values_draw_nothing(tmp_path):
     assert figures_cache.draw({"bench_cache.MemoryCache.track_cycles": {("x",): 1}},
                               tmp_path / "none") == []
     assert not (tmp_path / "none").exists()
+
+
+def test_a_published_figure_is_rounded_and_never_below_zero():
+    # asv compare marks two equal negative values as a change (its factor on a negative)
+    assert bench.published(-0.0004, "misses") == 0.0
+    assert bench.published(-0.001, "misses") == 0.0
+    assert bench.published(1.23456, "misses") == 1.235
+    assert bench.published(7.891, "cycles") == 7.89
