@@ -122,7 +122,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     drill_changes.pyx_comment(clone)
     commit_all(clone, "a comment in Cython")
     bench = ["--bench", r"bench_fib\.(Control|FibNoop)"]
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
     tip = git("rev-parse", "HEAD", cwd=clone)
 
     def disturb(commit):
@@ -140,7 +140,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert len(steady) == 3, steady  # the three builds: the checks of the others below need them
     noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
     disturb(tip)
-    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
+    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
     assert re.search(rf"at 1 commit\(s\) \({tip[:8]} \d\.\d\dx\)", run.stdout), run.stdout
     assert "measuring their fib lines again (1 of 2)" in run.stdout
     again = results(clone)[tip]     # measured again: back among the others
@@ -157,7 +157,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert not [k for k in left[tip]["results"] if k.startswith("bench_fib.")]
     assert all(value(left[c], control.CONTROL) for c in steady if c != tip)
     # the next run measures what the commit lacks
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *ONE_PASS))
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
     assert value(results(clone)[tip], control.CONTROL)
 
 
