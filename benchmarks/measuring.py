@@ -11,7 +11,6 @@ them, their samples joined (sample_passes).  asv_run() is the one way the tools 
 to asv.
 """
 
-import hashlib
 import json
 import pathlib
 import re
@@ -154,7 +153,7 @@ def measure(settings, publish, site_stale=lambda: False):
               + (f", the build asv measured at {target[:8]}" if target != commit else "")
               + f" ({fmt(time.monotonic() - settings.started)} since the start"
               + (f", about {fmt(left)} left" if left is not None else "") + ")", flush=True)
-        before = _result_contents(settings.results, settings.machine)
+        before = _result_mtimes(settings.results, settings.machine)
         sampled_before = _sampled_at(settings.results, settings.machine, target)
         started = time.monotonic()
         first_site = k == 1 and len(conf.pythons) > 1
@@ -167,7 +166,7 @@ def measure(settings, publish, site_stale=lambda: False):
             publish(first=True)
         status = max(status, asv_run([target], run, settings.config))
         measured.add(target)
-        new = _result_contents(settings.results, settings.machine) != before
+        new = _result_mtimes(settings.results, settings.machine) != before
         if _sampled_at(settings.results, settings.machine, target) != sampled_before:
             fresh.add(target)  # its sampled lines measured now: the passes go on with them
         builds.share(commit, ids, settings.results, settings.machine)
@@ -230,7 +229,7 @@ def _passes_over(hashes, identities, measured, settings):
             chosen.add(targets[commit])
             parent = next((c for c in hashes[k + 1:]
                            if identities.get(c) != identities.get(commit)), None)
-            if parent in targets:
+            if parent:
                 chosen.add(targets[parent])
     return [t for t in dict.fromkeys(targets.get(c) for c in hashes) if t in chosen]
 
@@ -332,7 +331,8 @@ def _sampled_column(results_dir, machine, commit, column):
         except (ValueError, KeyError):
             continue
         out.append((path.name, {name: entry[k] for name, entry in data.get("results", {}).items()
-                                if name in SAMPLED_NAMES and len(entry) > k}, data))
+                                if re.match(control.SAMPLED, name) and len(entry) > k},
+                    data))
     return out
 
 
@@ -354,8 +354,5 @@ def _sampled_seconds(results_dir, machine, commit):
     return total or None
 
 
-def _result_contents(results_dir, machine):
-    """{path: digest} of machine's results files: asv rewrites a file it measured nothing
-    for, so what changed is the content, not the time."""
-    return {p: hashlib.sha256(p.read_bytes()).digest()
-            for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
+def _result_mtimes(results_dir, machine):
+    return {p: p.stat().st_mtime for p in (pathlib.Path(results_dir) / machine).glob("*.json")}
