@@ -137,9 +137,10 @@ def result_lines(result, benchmarks=None):
     return lines
 
 
-#: The ns-scale lines (bench_fib: fib, the no-op floor, pure C, the control), which asv stores
-#: in seconds (their samples' unit) and the tools' tables and figures give in ns.
-NS_LINES = "bench_fib."
+#: The ns-scale lines (bench_fib: fib, the no-op floor, pure C, the control; bench_memory: ns
+#: per element or access), which asv stores in seconds (their samples' unit) and the tools'
+#: tables and figures give in ns.
+NS_LINES = ("bench_fib.", "bench_memory.")
 
 
 def values_by_benchmark(result):

@@ -194,7 +194,7 @@ def sample_pair(root, base, head, machine, use_config, bench=(), quick=False):
         chosen.append("^" + re.escape(control.CONTROL))
     return measuring.sample_passes(
         [base, head], ["--machine", machine, "--show-stderr", "--record-samples"], use_config,
-        root=root, bench=chosen or [control.SAMPLED], hashfile="gate-passes.txt")
+        root=root, bench=chosen or measuring.PASSED, hashfile="gate-passes.txt")
 
 
 def one_build(root, base, head, machine, use_config):

@@ -5,9 +5,9 @@ The main job walks main's newest commits, the tip first.  Each commit's build is
 results, and asv measures only a build not measured yet (or the benchmarks its measured commit
 lacks), publishing after each.  Then a build whose control line stands out is measured again,
 or withheld (control.py), and each timed step the published Regressions page lists is measured
-again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control) of the
-builds measured in one run are then sampled again side by side, pass after pass over all of
-them, their samples joined (sample_passes).  asv_run() is the one way the tools hand commits
+again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control, the
+memory lines: PASSED) of the builds measured in one run are then sampled again side by side,
+pass after pass over all of them, their samples joined (sample_passes).  asv_run() is the one way the tools hand commits
 to asv.
 """
 
@@ -22,6 +22,11 @@ import repo
 from asvresults import is_count, load_benchmarks, results_of
 from benchmarks import sampling
 from repo import ROOT, ToolError
+
+#: The lines the sampling passes sample again (asv --bench patterns), each asv run adding one
+#: sample a process: the fib family (control.SAMPLED, sampled in shared processes) and the
+#: memory lines (a process a combination; bench_memory.py says why one sample each).
+PASSED = (control.SAMPLED, r"^bench_memory\.")
 
 
 def recent_commits(count, branch, root=ROOT):
@@ -49,25 +54,29 @@ def asv_run(commits, options, config=(), root=ROOT, hashfile="hashes-to-run.txt"
 
 
 def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampling.PASSES,
-                  bench=(control.SAMPLED,), hashfile="hashes-passes.txt",
-                  after_each=lambda: None):
-    """Passes first..passes of the sampled lines (bench: asv --bench patterns among
-    control.SAMPLED's) over commits, each an asv run whose samples join those already
-    recorded (--append-samples), the order reversed from
-    one pass to the next: every build sampled beside the others a little at a time, so a slow
-    stretch of the machine falls on all of them alike (sampling.py).  after_each() runs after
-    each pass (the main job publishes).  asv's worst status."""
+                  bench=PASSED, hashfile="hashes-passes.txt", after_each=lambda: None,
+                  environments=()):
+    """Passes first..passes of the sampled lines (bench: asv --bench patterns among PASSED's)
+    over commits, each an asv run whose samples join those already recorded
+    (--append-samples), the order reversed from one pass to the next: every build sampled
+    beside the others a little at a time, so a slow stretch of the machine falls on all of
+    them alike (sampling.py).  environments (asv -E specifiers), where given, are rotated from
+    one pass to the next for the same reason: asv runs a commit's environments one after
+    another, and no Python should always be sampled first.  after_each() runs after each pass
+    (the main job publishes).  asv's worst status."""
     status, taken = 0, []
-    order = list(commits)
+    order, envs = list(commits), list(environments)
     for k in range(first, passes + 1):
         order.reverse()
+        rotated = envs[k % len(envs):] + envs[:k % len(envs)] if envs else []
         left = (f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
                 if taken else "")
-        print(f"\n== sampling pass {k} of {passes}: the fib lines of {len(order)} build(s) "
-              f"side by side, their samples joined{left}", flush=True)
+        print(f"\n== sampling pass {k} of {passes}: the sampled lines of {len(order)} "
+              f"build(s) side by side, their samples joined{left}", flush=True)
         started = time.monotonic()
         status = max(status, asv_run(order, [*options, "--append-samples",
-                                             *(o for p in bench for o in ("--bench", p))],
+                                             *(o for p in bench for o in ("--bench", p)),
+                                             *(o for e in rotated for o in ("-E", e))],
                                      config, root=root, hashfile=hashfile))
         after_each()
         taken.append(time.monotonic() - started)
@@ -179,7 +188,8 @@ def measure(settings, publish, site_stale=lambda: False):
     if passes:
         status = max(status, sample_passes(
             passes, options, settings.config, passes=settings.passes,
-            bench=[p for p in settings.bench if selects_sampled(p)] or [control.SAMPLED],
+            bench=[p for p in settings.bench if selects_sampled(p)] or PASSED,
+            environments=[f"{conf.environment_type}:{python}" for python in conf.pythons],
             after_each=lambda: (builds.share_all(hashes, settings.results, settings.machine),
                                 publish())))
     if not settings.quick:
@@ -196,10 +206,15 @@ def build_lines(hashes, identities):
         "  " + builds.describe(group, identities) for group in groups]
 
 
-#: The sampled lines (control.SAMPLED), by name, to tell whether a --bench selects any.
+#: The sampled lines (PASSED's), by name, to tell whether a --bench selects any.
 SAMPLED_NAMES = ("bench_fib.Fib.track_call", "bench_fib.FibNoop.track_call",
                  "bench_fib.Control.track_call", "bench_fib.PureC.track_latency",
-                 "bench_fib.PureC.track_throughput")
+                 "bench_fib.PureC.track_throughput",
+                 "bench_memory.SequentialRead.track_ns_per_element",
+                 "bench_memory.StridedRead.track_ns_per_element",
+                 "bench_memory.RandomRead.track_ns_per_access",
+                 "bench_memory.PointerChase.track_latency",
+                 "bench_memory.Write.track_ns_per_element", "bench_memory.PythonLoop.track_cost")
 
 
 def selects_sampled(pattern):
@@ -331,7 +346,7 @@ def _sampled_column(results_dir, machine, commit, column):
         except (ValueError, KeyError):
             continue
         out.append((path.name, {name: entry[k] for name, entry in data.get("results", {}).items()
-                                if re.match(control.SAMPLED, name) and len(entry) > k},
+                                if any(re.match(p, name) for p in PASSED) and len(entry) > k},
                     data))
     return out
 

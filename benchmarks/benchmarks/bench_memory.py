@@ -1,11 +1,20 @@
-"""Memory access patterns from L1 to RAM: costs in ns per element or per access (lower is better).
+"""Memory access patterns from L1 to RAM: seconds per element or per access (lower is better).
 
 Every class is pattern x implementation x working-set size, with the patterns, kernels and
 sizes taken from fibext.memory (the one place they are defined).  setup() allocates, touches
-and shuffles the buffers (never timed); the track_ method times the kernel itself and returns
-its cost.  Why track_ and not time_: a 4 KiB pass takes tens of ns, below what asv's timer
-can resolve per call, so fibext.memory repeats the pass inside the kernel until a run lasts
-~2 ms and divides, taking the best of several runs.
+and shuffles the buffers (never timed); the track_ method times the kernel itself.  Why track_
+and not time_: a 4 KiB pass takes tens of ns, below what asv's timer can resolve per call, so
+fibext.memory repeats the pass inside the kernel until a run lasts ~2 ms and divides, taking
+the best of a few runs.
+
+That figure is one sample, the process's (asv runs each combination in a process of its own):
+a process's buffers sit where its pages fell, which sets a cache-sized working set's level
+more than anything within the process does, so its runs are not independent samples.  Each
+asv run adds one sample a combination, in asv's {"samples": ..., "number": ...} form: the
+tools' sampling passes (benchmarks/measuring.py, PASSED) run these lines again beside the
+other builds they compare, and asv joins the samples and stores their median with its 99%
+interval, as for bench_fib (docs/measuring.md).  The versions changed when the lines became
+samples in seconds, where they were one process's figure in ns: their history restarts there.
 
 The grid is sized by the number of combinations, each a fresh process that imports numpy
 (docs/measurements.md has the time per commit): the pointer chase, the headline
@@ -47,11 +56,12 @@ class _Memory:
 
     pattern = None
     impl = None
-    unit = "ns"
+    unit = "seconds"
     timeout = 180
-    #: Each run lasts about this long; the cost is the best of `repeat` runs.
+    #: Each run lasts about this long; the process's sample is the best of `repeat` runs
+    #: (a few suffice: the spread between processes is the larger one, and passes add them).
     target_ns = 2_000_000
-    repeat = 5
+    repeat = 2
 
     def setup(self, *params):
         require(memory, "fibext.memory")
@@ -65,16 +75,18 @@ class _Memory:
         self.workload = memory.prepare(pattern, impl, options.pop("size"), **options)
 
     def _cost(self):
-        return self.workload.cost(repeat=self.repeat, target_ns=self.target_ns)
+        """This process's sample, in seconds per element (or access)."""
+        ns = self.workload.cost(repeat=self.repeat, target_ns=self.target_ns)
+        return {"samples": [ns * 1e-9], "number": 1}
 
 
 class SequentialRead(_Memory):
-    """Sum of a float64 or an int64 buffer read in order: ns per element."""
+    """Sum of a float64 or an int64 buffer read in order: seconds per element."""
 
     pattern = "sequential"
     params = [["cython", "c", "numpy"], DTYPES, SIZES]
     param_names = ["impl", "dtype", "size"]
-    version = "memory-sequential-1"  # pinned: editing this file keeps the history
+    version = "memory-sequential-samples-1"  # pinned: editing this file keeps the history
 
     def track_ns_per_element(self, impl, dtype, size):
         return self._cost()
@@ -82,7 +94,7 @@ class SequentialRead(_Memory):
 
 class StridedRead(_Memory):
     """Sum of every stride-th float64 (8: one per cache line; 512: one per 4 KiB page):
-    ns per element read.  Where the buffer holds few strides (4 KiB at stride 512 is one
+    seconds per element read.  Where the buffer holds few strides (4 KiB at stride 512 is one
     element a pass) the figure is mostly the pass's own overhead."""
 
     pattern = "strided"
@@ -91,7 +103,7 @@ class StridedRead(_Memory):
     # process start.
     params = [["cython"], STRIDES, SIZES]
     param_names = ["impl", "stride", "size"]
-    version = "memory-strided-1"
+    version = "memory-strided-samples-1"
 
     def track_ns_per_element(self, impl, stride, size):
         return self._cost()
@@ -99,12 +111,12 @@ class StridedRead(_Memory):
 
 class RandomRead(_Memory):
     """Sum of a float64 buffer gathered through a pre-shuffled index (a permutation, so every
-    element once): ns per access."""
+    element once): seconds per access."""
 
     pattern = "random"
     params = [["cython", "c", "numpy"], SIZES]
     param_names = ["impl", "size"]
-    version = "memory-random-1"
+    version = "memory-random-samples-1"
 
     def track_ns_per_access(self, impl, size):
         return self._cost()
@@ -112,7 +124,7 @@ class RandomRead(_Memory):
 
 class PointerChase(_Memory):
     """Dependent loads around a random cycle (Sattolo), one node per 64-byte cache line:
-    latency in ns per access, as lmbench's lat_mem_rd reports it."""
+    latency in seconds per access, as lmbench's lat_mem_rd reports it."""
 
     pattern = "chase"
     params = [["cython", "c"], SIZES_FINE]
@@ -120,8 +132,7 @@ class PointerChase(_Memory):
     # A longer run than the others: one DRAM access is ~100 ns, so 2 ms would be ~20 000
     # loads; 10 ms keeps the count near lmbench's.
     target_ns = 10_000_000
-    repeat = 3
-    version = "memory-chase-1"
+    version = "memory-chase-samples-1"
 
     def track_latency(self, impl, size):
         return self._cost()
@@ -129,11 +140,11 @@ class PointerChase(_Memory):
 
 class Write(_Memory):
     """fill (write every float64) and copy (read one buffer, write another of the same size):
-    ns per element."""
+    seconds per element."""
 
     params = [["fill", "copy"], ["cython", "numpy"], SIZES]
     param_names = ["pattern", "impl", "size"]
-    version = "memory-write-1"
+    version = "memory-write-samples-1"
 
     def track_ns_per_element(self, pattern, impl, size):
         return self._cost()
@@ -141,12 +152,12 @@ class Write(_Memory):
 
 class PythonLoop(_Memory):
     """The pure-Python loop over a list a user writes first: sum in order and sum through a
-    shuffled index: ns per element or access."""
+    shuffled index: seconds per element or access."""
 
     impl = "python"
     params = [["sequential", "random"], SIZES_PYTHON]
     param_names = ["pattern", "size"]
-    version = "memory-python-1"
+    version = "memory-python-samples-1"
 
     def track_cost(self, pattern, size):
         return self._cost()

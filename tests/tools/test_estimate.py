@@ -2,6 +2,7 @@
 measurements and the further sampling passes over the builds measured."""
 
 import json
+import re
 
 import pytest
 
@@ -32,9 +33,38 @@ def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
     (tmp_path / "m" / f"{'c' * 8}-virtualenv-py3.11.json").write_text(json.dumps({
         "result_columns": columns,
         "results": {"bench_fib.FibNoop.track_call": [[1e-8], [], "1", 1700, 2.0],
-                    "bench_memory.Read.track_ns_per_element": [[1.0], [], "1", 1800, 9.0]},
+                    "bench_memory.Read.track_ns_per_element": [[1.0], [], "1", 1800, 9.0],
+                    "bench_parallel.Batch.time_batch": [[0.1], [], "1", 1900, 20.0]},
         "durations": {"<setup_cache bench_fib:30>": 30.0, "<build>": 5.0}}))
     at = measuring._sampled_at(tmp_path, "m", "c" * 40)
-    assert at == {(f"{'c' * 8}-virtualenv-py3.11.json", "bench_fib.FibNoop.track_call"): 1700}
-    assert measuring._sampled_seconds(tmp_path, "m", "c" * 40) == 32.0
+    name = f"{'c' * 8}-virtualenv-py3.11.json"
+    assert at == {(name, "bench_fib.FibNoop.track_call"): 1700,
+                  (name, "bench_memory.Read.track_ns_per_element"): 1800}
+    # the passes' lines and the fib family's shared set-up; not the lines no pass samples
+    assert measuring._sampled_seconds(tmp_path, "m", "c" * 40) == 41.0
     assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) is None
+
+
+def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
+    # side by side in both senses: no build and no Python always sampled first
+    runs = []
+    monkeypatch.setattr(measuring, "asv_run",
+                        lambda commits, options, config, root, hashfile: runs.append(
+                            (list(commits), options)) or 0)
+    envs = ["virtualenv:3.11", "virtualenv:3.12", "virtualenv:3.13"]
+    measuring.sample_passes(["new", "old"], ["--machine", "m"], passes=4, environments=envs)
+    assert [commits for commits, _ in runs] == [["old", "new"], ["new", "old"], ["old", "new"]]
+    firsts = [options[options.index("-E") + 1] for _, options in runs]
+    assert sorted(firsts) == envs
+    for _, options in runs:
+        assert "--append-samples" in options
+        assert sorted(o for o, e in zip(options, options[1:]) if e in envs) == ["-E"] * 3
+        chosen = [options[k + 1] for k, o in enumerate(options) if o == "--bench"]
+        assert chosen == list(measuring.PASSED)
+
+
+def test_the_passes_sample_the_fib_family_and_every_memory_line():
+    for name in measuring.SAMPLED_NAMES:
+        assert any(re.match(p, name) for p in measuring.PASSED), name
+    assert measuring.selects_sampled(r"bench_memory\.PointerChase")
+    assert not measuring.selects_sampled(r"bench_parallel\.")
