@@ -1,6 +1,6 @@
 """Each line's uncertainty where people look: a band around every point of asv's graphs whose
-result asv stores with statistics (the sampled lines: fib, the no-op floor, pure C, the
-control), offline.
+result asv stores with statistics (every wall-time line: the sampled lines, fib, the no-op
+floor, pure C, the control and memory, and asv's own time_ lines), offline.
 
 asv stores, for a result with samples, the 99% confidence interval of its median
 (stats_ci_99_a, stats_ci_99_b) and weighs its step fit by it, but ``asv publish`` leaves it
@@ -20,7 +20,7 @@ from asvresults import ANY, is_na, result_lines, results_of
 SCRIPT = "fibext-bands.js"
 #: The legend entry under the graph (the browser test reads it).
 LEGEND = ("Shaded band around a line: asv's 99% confidence interval of each point's median "
-          "(the lines measured as samples, one a process; other lines have none).")
+          "(wall-time lines; exact counts have none).")
 _JS = r"""/* fibext: shade each point's 99% interval (bands.json) on asv's graphs. */
 (function ($) {
     var found = null;

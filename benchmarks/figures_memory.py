@@ -15,11 +15,12 @@ import math
 import os
 import pathlib
 
-from asvresults import decoded_lines
+from asvresults import decoded_lines, entry_name, param_value
 
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
 from benchmarks import bench_memory as _bench
+from tables import html_table
 
 
 def _entry(cls):
@@ -256,6 +257,79 @@ def draw(results, outdir, machine=None):
          "for random and chase), lower is better", "ns (lower is better)",
          [(label, sorted(points), {}) for label, points in overview.items()])
     return paths
+
+
+def shared_cache_sizes(sizes, caches):
+    """The sizes whose working set lives in the last-level cache: above the level below it
+    (private to a core) and at most the LLC.  A VM shares that cache with other guests, so
+    there a wall-time figure can be no steadier than the neighbours let it be."""
+    levels = sorted(caches)
+    if len(levels) < 2:
+        return []
+    below, last = caches[levels[-2]], caches[levels[-1]]
+    return [s for s in sizes if below < s <= last]
+
+
+#: The simulated cache (bench_cache), the exact signal for a line at the shared cache: the same
+#: kernel's last-level misses per element, beyond its simulated LL.
+SIMULATED_LL = "bench_cache.MemoryCache.track_ll_misses"
+
+
+def shared_cache_rows(lines, caches):
+    """[(line, size, figure ns, (99% interval ns) or None, simulated LL misses or None)] of the
+    memory lines at a shared-cache size, and how many memory lines there are in all.  lines: {(name,
+    params as asv stores them): (value in seconds, stats, samples)} (asvresults.result_lines)."""
+    simulated = {}
+    for (name, combo), (value, _, _) in lines.items():
+        if name == SIMULATED_LL and len(combo) == 3 and value is not None:
+            impl, pattern, size = (param_value(v) for v in combo)
+            if size >= max(simulated.get((impl, pattern), (0, None))[0], 0):
+                simulated[(impl, pattern)] = (size, value)
+    rows, total = [], 0
+    for (name, combo), (value, stats, _) in sorted(lines.items()):
+        if name not in PARAMS or value is None or not math.isfinite(value):
+            continue
+        total += 1
+        params = dict(zip(PARAMS[name], (param_value(v) for v in combo)))
+        if params.get("size") not in shared_cache_sizes([params.get("size")], caches):
+            continue
+        band = None
+        if stats and stats.get("ci_99_a") is not None and stats.get("ci_99_b") is not None:
+            band = (stats["ci_99_a"] * 1e9, stats["ci_99_b"] * 1e9)
+        pattern = params.get("pattern") or _PATTERN_OF.get(name)
+        if name == STRIDED:
+            pattern = f"strided{params.get('stride')}"
+        exact = simulated.get((params.get("impl"), pattern), (None, None))[1]
+        rows.append((entry_name(name, combo), params["size"], value * 1e9, band, exact))
+    return rows, total
+
+
+_PATTERN_OF = {SEQUENTIAL: "sequential", RANDOM: "random", CHASE: "chase"}
+
+
+def shared_cache_section(lines, machine=None):
+    """(anchor, title, html) for the report: which memory lines sit at the shared cache, each
+    with its figure, its band and the simulated misses; None without such lines."""
+    caches = _caches(machine)
+    rows, total = shared_cache_rows(lines, caches)
+    if not rows:
+        return None
+    levels = sorted(caches)
+    sizes = sorted({row[1] for row in rows})
+    text = (f"<p>{len(rows)} of {total} memory lines run over a working set between the L"
+            f"{levels[-2]} ({_bytes(caches[levels[-2]])}, private to a core) and the L"
+            f"{levels[-1]} ({_bytes(caches[levels[-1]])}): sizes "
+            f"{', '.join(_bytes(s) for s in sizes)}.  That last-level cache is shared with the "
+            "machine's other guests, so how much of it a run gets is theirs to decide: these "
+            "lines cannot be steadier than the neighbours allow.  Read each one's figure with "
+            "its band (asv's 99% interval), and the simulated misses (bench_cache, exact, the "
+            "same kernel beyond its simulated last-level cache) as the signal of a change in "
+            "the code.</p>")
+    cells = [(label, f"{ns:.3g}", f"{band[0]:.3g}-{band[1]:.3g}" if band else "",
+              "" if exact is None else f"{exact:g}") for label, _, ns, band, exact in rows]
+    return ("shared-cache", "memory lines at the shared cache",
+            text + html_table(["line", "ns", "99% interval (ns)", "simulated LL misses"],
+                              cells, "lrrr"))
 
 
 if __name__ == "__main__":  # draw from a pickled results dict: python figures_memory.py in out

@@ -6,9 +6,9 @@ results, and asv measures only a build not measured yet (or the benchmarks its m
 lacks), publishing after each.  Then a build whose control line stands out is measured again,
 or withheld (control.py), and each timed step the published Regressions page lists is measured
 again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control, the
-memory lines: PASSED) of the builds measured in one run are then sampled again side by side,
-pass after pass over all of them, their samples joined (sample_passes).  asv_run() is the one way the tools hand commits
-to asv.
+memory lines, the profiling loop: PASSED) of the builds measured in one run are then sampled
+again side by side, pass after pass over all of them, their samples joined (sample_passes).
+asv_run() is the one way the tools hand commits to asv.
 """
 
 import json
@@ -23,10 +23,12 @@ from asvresults import is_count, load_benchmarks, results_of
 from benchmarks import sampling
 from repo import ROOT, ToolError
 
-#: The lines the sampling passes sample again (asv --bench patterns), each asv run adding one
-#: sample a process: the fib family (control.SAMPLED, sampled in shared processes) and the
-#: memory lines (a process a combination; bench_memory.py says why one sample each).
-PASSED = (control.SAMPLED, r"^bench_memory\.")
+#: The lines the sampling passes sample again (asv --bench patterns), each asv run adding
+#: samples from processes of its own: the fib family (control.SAMPLED, sampled in shared
+#: processes), the memory lines (a process a combination; bench_memory.py says why one sample
+#: each) and the profiling loop (its python line's level is the interpreter's hash seed, which
+#: asv's forked rounds share within a run).
+PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.")
 
 
 def recent_commits(count, branch, root=ROOT):
@@ -214,7 +216,8 @@ SAMPLED_NAMES = ("bench_fib.Fib.track_call", "bench_fib.FibNoop.track_call",
                  "bench_memory.StridedRead.track_ns_per_element",
                  "bench_memory.RandomRead.track_ns_per_access",
                  "bench_memory.PointerChase.track_latency",
-                 "bench_memory.Write.track_ns_per_element", "bench_memory.PythonLoop.track_cost")
+                 "bench_memory.Write.track_ns_per_element", "bench_memory.PythonLoop.track_cost",
+                 "bench_profile.FibProfile.time_loop")
 
 
 def selects_sampled(pattern):

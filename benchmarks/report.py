@@ -27,12 +27,13 @@ import book  # noqa: E402
 import builds  # noqa: E402
 import control  # noqa: E402
 import figures_cpu  # noqa: E402
+import figures_memory  # noqa: E402
 import noise  # noqa: E402
 import repo  # noqa: E402
 import report_pythons  # noqa: E402
 import sitepages  # noqa: E402
 import steps  # noqa: E402
-from asvresults import newest_first, param_value, values_by_benchmark  # noqa: E402
+from asvresults import newest_first, param_value, result_lines, values_by_benchmark  # noqa: E402
 from tables import html_table, markdown_table  # noqa: E402
 
 FIB = "bench_fib.Fib.track_call"
@@ -221,6 +222,9 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
                                 "call per variant with the control line, and instructions per "
                                 "call, steps marked")))
     sections += _figure_sections(values, out, machine_info)
+    shared = figures_memory.shared_cache_section(result_lines(newest), machine_info)
+    if shared:
+        sections.append(shared)
     sections.append(_builds_section(results, results_dir, machine))
     # Which lines of the history to trust: from the same results, newest first.
     noise_md = noise.write_noise_report(results, machine, out)

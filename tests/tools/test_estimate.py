@@ -67,4 +67,5 @@ def test_the_passes_sample_the_fib_family_and_every_memory_line():
     for name in measuring.SAMPLED_NAMES:
         assert any(re.match(p, name) for p in measuring.PASSED), name
     assert measuring.selects_sampled(r"bench_memory\.PointerChase")
+    assert measuring.selects_sampled(r"bench_profile\.")
     assert not measuring.selects_sampled(r"bench_parallel\.")

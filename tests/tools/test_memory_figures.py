@@ -100,3 +100,29 @@ def test_params_are_the_benchmarks_own(figures):
         "bench_memory.Write.track_ns_per_element": ("pattern", "impl", "size"),
         "bench_memory.PythonLoop.track_cost": ("pattern", "size"),
     }
+
+
+def test_the_report_names_the_lines_at_the_shared_cache_with_band_and_exact_signal(figures):
+    caches = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
+    assert figures.shared_cache_sizes(memory.sizes(1), caches) == [
+        2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20]
+    assert figures.shared_cache_sizes([4096], {1: 32 << 10}) == []   # one level: no shared one
+    stats = {"ci_99_a": 60e-9, "ci_99_b": 90e-9}
+    lines = {
+        (figures.CHASE, ("'c'", str(4 << 20))): (70e-9, stats, [70e-9]),
+        (figures.CHASE, ("'c'", str(1 << 20))): (5e-9, stats, [5e-9]),      # L2: not named
+        (figures.CHASE, ("'c'", str(64 << 20))): (150e-9, None, [150e-9]),  # RAM: not named
+        (figures.STRIDED, ("'cython'", "8", str(16 << 20))): (1e-9, None, None),
+        (figures.SIMULATED_LL, ("'c'", "'chase'", str(192 << 10))): (0.0, None, None),
+        (figures.SIMULATED_LL, ("'c'", "'chase'", str(4 << 20))): (1.0, None, None),
+        (figures.SIMULATED_LL, ("'cython'", "'strided8'", str(4 << 20))): (0.125, None, None),
+    }
+    rows, total = figures.shared_cache_rows(lines, caches)
+    assert total == 4
+    assert rows == [
+        (f"{figures.CHASE}('c', {4 << 20})", 4 << 20, pytest.approx(70), (pytest.approx(60),
+                                                                         pytest.approx(90)), 1.0),
+        (f"{figures.STRIDED}('cython', 8, {16 << 20})", 16 << 20, pytest.approx(1), None, 0.125)]
+    anchor, title, html = figures.shared_cache_section(lines, {"caches": caches})
+    assert "2 of 4 memory lines" in html and "4 MiB, 16 MiB" in html and "shared" in title
+    assert figures.shared_cache_section({}, {"caches": caches}) is None
