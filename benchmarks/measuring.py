@@ -29,6 +29,11 @@ from repo import ROOT, ToolError
 #: each) and the profiling loop (its python line's level is the interpreter's hash seed, which
 #: asv's forked rounds share within a run).
 PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.")
+#: Of those, the lines only the last pass samples again.  A memory line's sample costs what its
+#: measurement does (its setting up and its runs: about 20 s a build for all of them on Zen 4),
+#: so a build gets two, its measurement's and the last pass's (taken beside its parent's); one
+#: in every pass would make the suite cost a third more, where it may grow a fifth.
+LAST_PASS_ONLY = (r"^bench_memory\.",)
 
 
 def recent_commits(count, branch, root=ROOT):
@@ -71,18 +76,36 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
     for k in range(first, passes + 1):
         order.reverse()
         rotated = envs[k % len(envs):] + envs[:k % len(envs)] if envs else []
+        chosen = list(bench) if k == passes else [
+            not_last_only(p) for p in bench if not _selects_only_last(p)]
+        if not chosen:
+            continue  # what is chosen is sampled again by the last pass alone
         left = (f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
                 if taken else "")
         print(f"\n== sampling pass {k} of {passes}: the sampled lines of {len(order)} "
-              f"build(s) side by side, their samples joined{left}", flush=True)
+              f"build(s) side by side, their samples joined"
+              f"{' (the memory lines too: the last pass)' if k == passes else ''}{left}",
+              flush=True)
         started = time.monotonic()
         status = max(status, asv_run(order, [*options, "--append-samples",
-                                             *(o for p in bench for o in ("--bench", p)),
+                                             *(o for p in chosen for o in ("--bench", p)),
                                              *(o for e in rotated for o in ("-E", e))],
                                      config, root=root, hashfile=hashfile))
         after_each()
         taken.append(time.monotonic() - started)
     return status
+
+
+def _selects_only_last(pattern):
+    """Whether pattern selects LAST_PASS_ONLY's lines and none that every pass samples."""
+    names = [n for n in SAMPLED_NAMES if re.search(pattern, n)]
+    return bool(names) and all(any(re.match(p, n) for p in LAST_PASS_ONLY) for n in names)
+
+
+def not_last_only(pattern):
+    """asv's --bench pattern narrowed to the lines every pass samples: what pattern selects
+    (asv searches each name with it), less LAST_PASS_ONLY's."""
+    return rf"^(?!{'|'.join(f'(?:{p})' for p in LAST_PASS_ONLY)})(?=.*?(?:{pattern}))"
 
 
 class Estimate:
@@ -96,16 +119,20 @@ class Estimate:
         self.builds_left = self.measures_left = new_sources
         self.passes = passes
         self.build_seconds, self.measure_seconds, self.sampled_seconds = [], [], []
+        self.last_only_seconds = []
 
     def built(self, seconds):
         self.builds_left = max(0, self.builds_left - 1)
         self.build_seconds.append(seconds)
 
-    def measured(self, seconds, sampled=None):
+    def measured(self, seconds, sampled=None, last_only=0.0):
+        """A build measured in seconds, its lines every pass samples again in sampled, those
+        only the last pass does (LAST_PASS_ONLY) in last_only."""
         self.measures_left = max(0, self.measures_left - 1)
         self.measure_seconds.append(seconds)
         if sampled:
             self.sampled_seconds.append(sampled)
+            self.last_only_seconds.append(last_only or 0.0)
 
     def left(self):
         """Seconds left, or None before anything was measured."""
@@ -116,8 +143,9 @@ class Estimate:
         left = self.builds_left * build + self.measures_left * measure
         if self.sampled_seconds and self.passes > 1:
             builds = len(self.measure_seconds) + self.measures_left
-            left += ((self.passes - 1) * builds
-                     * sum(self.sampled_seconds) / len(self.sampled_seconds))
+            every = sum(self.sampled_seconds) / len(self.sampled_seconds)
+            last = sum(self.last_only_seconds) / len(self.last_only_seconds)
+            left += builds * ((self.passes - 1) * every + last)
         return left
 
 
@@ -185,7 +213,7 @@ def measure(settings, publish, site_stale=lambda: False):
             publish(first=(k == 1 and not first_site))
         if new:  # what a build costs: its measurement and the publishing after it
             estimate.measured(time.monotonic() - started,
-                              _sampled_seconds(settings.results, settings.machine, target))
+                              *_sampled_seconds(settings.results, settings.machine, target))
     passes = _passes_over(hashes, identities, fresh, settings)
     if passes:
         status = max(status, sample_passes(
@@ -363,13 +391,18 @@ def _sampled_at(results_dir, machine, commit):
 
 def _sampled_seconds(results_dir, machine, commit):
     """How long asv took over commit's sampled lines (its durations of them, and the shared
-    set-up, the sampling itself, which asv times apart), or None."""
-    total = 0.0
+    set-up, the sampling itself, which asv times apart): (those every pass samples again, or
+    None; those only the last pass does)."""
+    every = last = 0.0
     for _, lines, data in _sampled_column(results_dir, machine, commit, "duration"):
-        total += sum(seconds or 0 for seconds in lines.values())
-        total += sum(seconds or 0 for key, seconds in data.get("durations", {}).items()
+        for name, seconds in lines.items():
+            if any(re.match(p, name) for p in LAST_PASS_ONLY):
+                last += seconds or 0
+            else:
+                every += seconds or 0
+        every += sum(seconds or 0 for key, seconds in data.get("durations", {}).items()
                      if key.startswith("<setup_cache bench_fib:"))
-    return total or None
+    return every or None, last
 
 
 def _result_mtimes(results_dir, machine):

@@ -10,10 +10,10 @@ the best of a few runs.
 That figure is one sample, the process's (asv runs each combination in a process of its own):
 a process's buffers sit where its pages fell, which sets a cache-sized working set's level
 more than anything within the process does, so its runs are not independent samples.  Each
-asv run adds one sample a combination, in asv's {"samples": ..., "number": ...} form: the
-tools' sampling passes (benchmarks/measuring.py, PASSED) run these lines again beside the
-other builds they compare, and asv joins the samples and stores their median with its 99%
-interval, as for bench_fib (docs/measuring.md).  The versions changed when the lines became
+asv run adds one sample a combination, in asv's {"samples": ..., "number": ...} form: the last
+of the tools' sampling passes (benchmarks/measuring.py, LAST_PASS_ONLY) runs these lines again
+beside the other builds they compare, and asv joins the samples and stores their median with
+its 99% interval, as for bench_fib (docs/measuring.md).  The versions changed when the lines became
 samples in seconds, where they were one process's figure in ns: their history restarts there.
 
 The grid is sized by the number of combinations, each a fresh process that imports numpy

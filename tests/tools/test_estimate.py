@@ -19,6 +19,11 @@ def test_the_passes_cost_what_a_builds_sampled_lines_took():
     estimate.measured(100, sampled=20)
     # two builds and measurements left, then 3 more passes over all three builds
     assert estimate.left() == pytest.approx(2 * 10 + 2 * 100 + 3 * 3 * 20)
+    last_too = measuring.Estimate(3, passes=4)
+    last_too.built(10)
+    last_too.measured(100, sampled=20, last_only=50)
+    # the memory lines join the last pass alone: once a build
+    assert last_too.left() == pytest.approx(2 * 10 + 2 * 100 + 3 * (3 * 20 + 50))
     one_pass = measuring.Estimate(3, passes=1)
     one_pass.built(10)
     one_pass.measured(100, sampled=20)
@@ -40,9 +45,10 @@ def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
     name = f"{'c' * 8}-virtualenv-py3.11.json"
     assert at == {(name, "bench_fib.FibNoop.track_call"): 1700,
                   (name, "bench_memory.Read.track_ns_per_element"): 1800}
-    # the passes' lines and the fib family's shared set-up; not the lines no pass samples
-    assert measuring._sampled_seconds(tmp_path, "m", "c" * 40) == 41.0
-    assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) is None
+    # the lines every pass samples with the fib family's shared set-up, and those only the
+    # last pass samples; not the lines no pass samples
+    assert measuring._sampled_seconds(tmp_path, "m", "c" * 40) == (32.0, 9.0)
+    assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) == (None, 0.0)
 
 
 def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
@@ -56,11 +62,23 @@ def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
     assert [commits for commits, _ in runs] == [["old", "new"], ["new", "old"], ["old", "new"]]
     firsts = [options[options.index("-E") + 1] for _, options in runs]
     assert sorted(firsts) == envs
-    for _, options in runs:
+    memory = "bench_memory.RandomRead.track_ns_per_access('c', 4096)"
+    fib = "bench_fib.Fib.track_call('capi', 90)"
+    for k, (_, options) in enumerate(runs, start=2):
         assert "--append-samples" in options
         assert sorted(o for o, e in zip(options, options[1:]) if e in envs) == ["-E"] * 3
         chosen = [options[k + 1] for k, o in enumerate(options) if o == "--bench"]
-        assert chosen == list(measuring.PASSED)
+        selected = {name for name in (memory, fib) if any(re.search(p, name) for p in chosen)}
+        # the memory lines, costly to sample, join the last pass alone
+        assert selected == ({memory, fib} if k == 4 else {fib}), (k, chosen)
+
+
+def test_a_selection_of_memory_lines_alone_waits_for_the_last_pass(monkeypatch):
+    runs = []
+    monkeypatch.setattr(measuring, "asv_run",
+                        lambda commits, options, config, root, hashfile: runs.append(options) or 0)
+    measuring.sample_passes(["new", "old"], [], passes=4, bench=[r"^bench_memory\.Write"])
+    assert len(runs) == 1 and runs[0][runs[0].index("--bench") + 1] == r"^bench_memory\.Write"
 
 
 def test_the_passes_sample_the_fib_family_and_every_memory_line():

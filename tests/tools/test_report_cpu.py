@@ -179,6 +179,7 @@ def test_write_report_adds_the_columns_and_the_book(tmp_path, monkeypatch):
     values[figures_cpu.PAIR] = {("'fp+int'", "1"): 0.0125}
     monkeypatch.setattr(report, "newest_first", lambda *a: [newest])
     monkeypatch.setattr(report, "values_by_benchmark", lambda result: values)
+    monkeypatch.setattr(report, "result_lines", lambda result: {})
     monkeypatch.setattr(report, "history_figure", lambda *a, **k: False)
     monkeypatch.setattr(report.noise, "write_noise_report", lambda *a: "")
     monkeypatch.setattr(report.noise, "html_report", lambda md: "")
