@@ -64,9 +64,10 @@ def parse(argv=None):
                         help="benchmark on this Python only (repeatable; default: every one of "
                              "asv.conf.json's pythons this machine has)")
     parser.add_argument("--passes", type=int, default=sampling.PASSES,
-                        help="sampling passes of the sampled lines (fib, memory) over the "
-                             f"builds measured, side by side (default {sampling.PASSES}; each "
-                             f"adds {sampling.PROCESSES} samples a fib line, one a memory line)")
+                        help="sampling passes of the sampled lines over the builds measured, "
+                             f"side by side (default {sampling.PASSES}; each adds "
+                             f"{sampling.PROCESSES} samples a fib line, the last one a memory "
+                             "line)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark, kept in .asv/quick/: a smoke test")
     parser.add_argument("--publish-only", action="store_true",
