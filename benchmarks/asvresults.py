@@ -141,6 +141,19 @@ def result_lines(result, benchmarks=None):
 #: per element or access), which asv stores in seconds (their samples' unit) and the tools'
 #: tables and figures give in ns.
 NS_LINES = ("bench_fib.", "bench_memory.")
+#: What the version of such a line says once it is stored in seconds (bench_fib's and
+#: bench_memory's versions carry it: tests/suite/test_sampling.py); a result of an older
+#: version holds ns, and must not be scaled again.
+SECONDS_MARK = "samples"
+
+
+def ns_scale(result, name):
+    """The factor that gives name's stored values in ns: 1e9 for an NS_LINES line stored in
+    seconds, else 1."""
+    if not name.startswith(NS_LINES):
+        return 1
+    version = getattr(result, "benchmark_version", {}).get(name)
+    return 1e9 if version is None or SECONDS_MARK in version else 1
 
 
 def values_by_benchmark(result):
@@ -148,7 +161,7 @@ def values_by_benchmark(result):
     the ns-scale lines (NS_LINES) in ns."""
     values = {}
     for (name, combo), (value, _, _) in result_lines(result).items():
-        if not is_na(value) and name.startswith(NS_LINES):
-            value = value * 1e9
+        if not is_na(value):
+            value = value * ns_scale(result, name)
         values.setdefault(name, {})[combo] = None if is_na(value) else value
     return values

@@ -12,6 +12,7 @@ as the step markers are), and adds a legend entry saying what the band is.
 """
 
 import json
+import math
 import pathlib
 
 import sitepages
@@ -122,11 +123,17 @@ def graph_bands(html_dir, results_dir):
             if rev is None:
                 continue
             for (name, _), (value, stats, _) in result_lines(result).items():
-                if is_na(value) or not stats or stats.get("ci_99_a") is None:
+                # one sample has no interval (asv stores -inf, inf): no band, not a wrong one
+                if is_na(value) or not stats or not _finite(stats.get("ci_99_a"),
+                                                            stats.get("ci_99_b")):
                     continue
                 found.setdefault(name, []).append(
                     {"rev": rev, "value": value, "lo": stats["ci_99_a"], "hi": stats["ci_99_b"]})
     return found
+
+
+def _finite(*values):
+    return all(v is not None and not is_na(v) and math.isfinite(v) for v in values)
 
 
 def write(html_dir, results_dir):
@@ -134,7 +141,8 @@ def write(html_dir, results_dir):
     of points given a band."""
     html_dir = pathlib.Path(html_dir)
     found = graph_bands(html_dir, results_dir)
-    (html_dir / "bands.json").write_text(json.dumps(found, sort_keys=True))
+    # strict JSON: the browser's parser rejects Infinity, and every band with it
+    (html_dir / "bands.json").write_text(json.dumps(found, sort_keys=True, allow_nan=False))
     (html_dir / SCRIPT).write_text(_JS.replace("LEGEND_TEXT", json.dumps(LEGEND)))
     sitepages.load_script(html_dir, SCRIPT)
     return sum(len(v) for v in found.values())

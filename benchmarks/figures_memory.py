@@ -275,10 +275,11 @@ def shared_cache_sizes(sizes, caches):
 SIMULATED_LL = "bench_cache.MemoryCache.track_ll_misses"
 
 
-def shared_cache_rows(lines, caches):
+def shared_cache_rows(lines, caches, scale=lambda name: 1e9):
     """[(line, size, figure ns, (99% interval ns) or None, simulated LL misses or None)] of the
     memory lines at a shared-cache size, and how many memory lines there are in all.  lines: {(name,
-    params as asv stores them): (value in seconds, stats, samples)} (asvresults.result_lines)."""
+    params as asv stores them): (value, stats, samples)} (asvresults.result_lines), the value
+    and interval in ns once multiplied by scale(name) (asvresults.ns_scale)."""
     simulated = {}
     for (name, combo), (value, _, _) in lines.items():
         if name == SIMULATED_LL and len(combo) == 3 and value is not None:
@@ -294,24 +295,25 @@ def shared_cache_rows(lines, caches):
         if params.get("size") not in shared_cache_sizes([params.get("size")], caches):
             continue
         band = None
-        if stats and stats.get("ci_99_a") is not None and stats.get("ci_99_b") is not None:
-            band = (stats["ci_99_a"] * 1e9, stats["ci_99_b"] * 1e9)
+        ends = (stats or {}).get("ci_99_a"), (stats or {}).get("ci_99_b")
+        if all(e is not None and math.isfinite(e) for e in ends):  # one sample: none
+            band = (ends[0] * scale(name), ends[1] * scale(name))
         pattern = params.get("pattern") or _PATTERN_OF.get(name)
         if name == STRIDED:
             pattern = f"strided{params.get('stride')}"
         exact = simulated.get((params.get("impl"), pattern), (None, None))[1]
-        rows.append((entry_name(name, combo), params["size"], value * 1e9, band, exact))
+        rows.append((entry_name(name, combo), params["size"], value * scale(name), band, exact))
     return rows, total
 
 
 _PATTERN_OF = {SEQUENTIAL: "sequential", RANDOM: "random", CHASE: "chase"}
 
 
-def shared_cache_section(lines, machine=None):
+def shared_cache_section(lines, machine=None, scale=lambda name: 1e9):
     """(anchor, title, html) for the report: which memory lines sit at the shared cache, each
     with its figure, its band and the simulated misses; None without such lines."""
     caches = _caches(machine)
-    rows, total = shared_cache_rows(lines, caches)
+    rows, total = shared_cache_rows(lines, caches, scale)
     if not rows:
         return None
     levels = sorted(caches)

@@ -3,17 +3,19 @@
     python benchmarks/gate.py [--base main] [--head HEAD] [--bench REGEX] [--machine NAME]
 
 Runs ``asv run`` on base and head (both built and benchmarked in one asv run, their rounds
-interleaved, samples recorded; asv itself prints no verdict), samples their fib lines again
-in passes side by side (measuring.sample_passes), then judges every line of the
+interleaved, samples recorded; asv itself prints no verdict), samples their sampled lines
+(measuring.PASSED: fib, memory, profile) again in passes side by side (measuring.sample_passes),
+then judges every line of the
 two results with the threshold of its kind (``regressions_thresholds`` in asv.conf.json, the
 numbers the published history's step detection uses).  A time is slower when head/base
 exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance test
 (Mann-Whitney U, else 99% CI overlap) says they differ: asv compare's rule with a factor per
 kind, which ``asv continuous --factor`` cannot express (its one verdict, by medians, could
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
-publishes: for fib, the no-op floor and pure C asv's median of their samples, one a process
-(benchmarks/benchmarks/sampling.py).  When the control line sampled with them
-(control.py) moved between base and head, the machine did: those lines get no verdict (exit 2).
+publishes: for fib, the no-op floor, pure C and memory asv's median of their samples, one a
+process (benchmarks/benchmarks/sampling.py, bench_memory.py).  When the control line sampled
+with the fib lines (control.py) moved between base and head, the machine did: those lines get
+no verdict (exit 2).
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles
 (bench_cache.py) are exact: the threshold alone decides.
 

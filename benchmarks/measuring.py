@@ -80,11 +80,15 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
             not_last_only(p) for p in bench if not _selects_only_last(p)]
         if not chosen:
             continue  # what is chosen is sampled again by the last pass alone
-        left = (f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
-                if taken else "")
+        last_too = k == passes and any(_selects_last_only(p) for p in bench)
+        left = ""
+        if taken and not any(_selects_last_only(p) for p in bench):
+            left = f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
+        elif taken and k < passes:  # the last pass costs more: the memory lines join it
+            left = f", about {fmt(sum(taken) / len(taken) * (passes - k))} before the last"
         print(f"\n== sampling pass {k} of {passes}: the sampled lines of {len(order)} "
               f"build(s) side by side, their samples joined"
-              f"{' (the memory lines too: the last pass)' if k == passes else ''}{left}",
+              f"{' (the memory lines too: the last pass)' if last_too else ''}{left}",
               flush=True)
         started = time.monotonic()
         status = max(status, asv_run(order, [*options, "--append-samples",
@@ -96,16 +100,32 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
     return status
 
 
+def _last_only(name):
+    return any(re.match(p, name) for p in LAST_PASS_ONLY)
+
+
 def _selects_only_last(pattern):
     """Whether pattern selects LAST_PASS_ONLY's lines and none that every pass samples."""
     names = [n for n in SAMPLED_NAMES if re.search(pattern, n)]
-    return bool(names) and all(any(re.match(p, n) for p in LAST_PASS_ONLY) for n in names)
+    return bool(names) and all(_last_only(n) for n in names)
+
+
+def _selects_last_only(pattern):
+    """Whether pattern selects any of LAST_PASS_ONLY's lines."""
+    return any(re.search(pattern, n) for n in SAMPLED_NAMES if _last_only(n))
 
 
 def not_last_only(pattern):
     """asv's --bench pattern narrowed to the lines every pass samples: what pattern selects
-    (asv searches each name with it), less LAST_PASS_ONLY's."""
-    return rf"^(?!{'|'.join(f'(?:{p})' for p in LAST_PASS_ONLY)})(?=.*?(?:{pattern}))"
+    (asv searches each name with it), less LAST_PASS_ONLY's.  A pattern that cannot be
+    wrapped (one opening with global flags) is returned as it is: its lines are then sampled
+    in every pass, which costs time and loses nothing."""
+    narrowed = rf"^(?!{'|'.join(f'(?:{p})' for p in LAST_PASS_ONLY)})(?=.*?(?:{pattern}))"
+    try:
+        re.compile(narrowed)
+    except re.error:
+        return pattern
+    return narrowed
 
 
 class Estimate:
@@ -130,8 +150,8 @@ class Estimate:
         only the last pass does (LAST_PASS_ONLY) in last_only."""
         self.measures_left = max(0, self.measures_left - 1)
         self.measure_seconds.append(seconds)
-        if sampled:
-            self.sampled_seconds.append(sampled)
+        if sampled or last_only:
+            self.sampled_seconds.append(sampled or 0.0)
             self.last_only_seconds.append(last_only or 0.0)
 
     def left(self):
@@ -141,7 +161,7 @@ class Estimate:
         build = sum(self.build_seconds) / len(self.build_seconds) if self.build_seconds else 0
         measure = sum(self.measure_seconds) / len(self.measure_seconds)
         left = self.builds_left * build + self.measures_left * measure
-        if self.sampled_seconds and self.passes > 1:
+        if self.last_only_seconds and self.passes > 1:
             builds = len(self.measure_seconds) + self.measures_left
             every = sum(self.sampled_seconds) / len(self.sampled_seconds)
             last = sum(self.last_only_seconds) / len(self.last_only_seconds)

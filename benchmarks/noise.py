@@ -62,7 +62,9 @@ def line_noise(value, stats, samples, history=(), unit=None):
             far = max(abs(max(samples) - median), abs(median - min(samples))) / median
             out["unstable"] = out["std"] > STD_LIMIT or far > RANGE_LIMIT
             return out
-    if stats and not _na(stats.get("q_25")) and not _na(stats.get("q_75")) and value:
+    # quartiles of one sample say nothing (asv stores them equal): the commits speak instead
+    if (stats and not _na(stats.get("q_25")) and not _na(stats.get("q_75")) and value
+            and (stats.get("repeat") or 0) >= 2):
         out.update(source="quartiles", n=stats.get("repeat"),
                    iqr=(stats["q_75"] - stats["q_25"]) / value)
         a, b = stats.get("ci_99_a"), stats.get("ci_99_b")

@@ -33,7 +33,13 @@ import repo  # noqa: E402
 import report_pythons  # noqa: E402
 import sitepages  # noqa: E402
 import steps  # noqa: E402
-from asvresults import newest_first, param_value, result_lines, values_by_benchmark  # noqa: E402
+from asvresults import (  # noqa: E402
+    newest_first,
+    ns_scale,
+    param_value,
+    result_lines,
+    values_by_benchmark,
+)
 from tables import html_table, markdown_table  # noqa: E402
 
 FIB = "bench_fib.Fib.track_call"
@@ -222,7 +228,8 @@ def write_report(html_dir, results_dir, machine, tip=None, commits=None):
                                 "call per variant with the control line, and instructions per "
                                 "call, steps marked")))
     sections += _figure_sections(values, out, machine_info)
-    shared = figures_memory.shared_cache_section(result_lines(newest), machine_info)
+    shared = figures_memory.shared_cache_section(result_lines(newest), machine_info,
+                                                 lambda name: ns_scale(newest, name))
     if shared:
         sections.append(shared)
     sections.append(_builds_section(results, results_dir, machine))

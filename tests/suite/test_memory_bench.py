@@ -66,3 +66,18 @@ def test_benchmark_skips_a_missing_kernel(bench):
     b = bench.PointerChase()
     with pytest.raises(NotImplementedError, match="no numpy kernel for the chase pattern"):
         b.setup("numpy", 4096)
+
+
+def test_every_benchmark_says_in_its_version_that_it_is_in_seconds(bench):
+    import asvresults
+
+    for cls in bench_classes(bench):
+        assert asvresults.SECONDS_MARK in cls.version, cls
+
+
+def test_every_benchmark_is_sampled_again_by_the_passes(bench):
+    import measuring
+
+    for cls in bench_classes(bench):
+        (track,) = [m for m in dir(cls) if m.startswith("track_")]
+        assert f"bench_memory.{cls.__name__}.{track}" in measuring.SAMPLED_NAMES, cls

@@ -6,6 +6,7 @@ import statistics
 
 import pytest
 
+import asvresults
 import benchmarks.bench_fib as bench_fib  # benchmarks/benchmarks/, through pytest's pythonpath
 import benchmarks.sampling as sampling
 
@@ -186,3 +187,9 @@ def test_each_line_hands_asv_its_samples_in_seconds():
     assert out == {"samples": [pytest.approx(40e-9), pytest.approx(42e-9)],
                    "number": sampling.NUMBER}
     assert bench_fib.Fib.unit == "seconds"
+
+
+def test_every_sampled_line_says_in_its_version_that_it_is_in_seconds():
+    # asvresults reads a line of an older version as ns, one whose version says so as seconds
+    for cls in (bench_fib.Fib, bench_fib.FibNoop, bench_fib.Control, bench_fib.PureC):
+        assert asvresults.SECONDS_MARK in cls.version, cls

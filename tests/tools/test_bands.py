@@ -57,3 +57,14 @@ def test_the_plugin_is_written_and_loaded_once_with_its_legend(tmp_path):
     script = (html / bands.SCRIPT).read_text()
     assert json.dumps(bands.LEGEND) in script and "LEGEND_TEXT" not in script
     assert json.loads((html / "bands.json").read_text())["bench_fib.Control.track_call"]
+
+
+def test_a_line_of_one_sample_gets_no_band_and_the_file_stays_json(tmp_path):
+    # asv stores one sample's interval as (-inf, inf): written out, it is not JSON, and the
+    # browser would then draw no band at all
+    html, results = site(tmp_path)
+    one, two = "bench_memory.Read.track_ns_per_element", "bench_fib.FibNoop.track_call"
+    write_result(results, TIP, {one: (2e-9, (float("-inf"), float("inf"))),
+                                two: (16e-9, (15e-9, 17e-9))})
+    assert bands.write(html, results) == 1
+    assert set(json.loads((html / "bands.json").read_text())) == {two}

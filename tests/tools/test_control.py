@@ -102,7 +102,7 @@ def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp
         ["bench_gone.Old.time_it", "g", {}, 0, 2.0, 1.0, [[2, 3, 1.0, 2.0]]],  # not in the suite
     ]
     (tmp_path / "regressions.json").write_text(json.dumps({"regressions": listed}))
-    benchmarks = {"bench_memory.Write.track_ns_per_element": {"unit": "ns"},
+    benchmarks = {"bench_memory.Write.track_ns_per_element": {"unit": "seconds"},
                   "bench_parallel.Batch.time_batch": {"unit": "seconds"},
                   "bench_instructions.FibInstructions.track_instructions":
                       {"unit": "instructions"}}

@@ -87,3 +87,10 @@ def test_the_passes_sample_the_fib_family_and_every_memory_line():
     assert measuring.selects_sampled(r"bench_memory\.PointerChase")
     assert measuring.selects_sampled(r"bench_profile\.")
     assert not measuring.selects_sampled(r"bench_parallel\.")
+
+
+def test_a_pattern_with_global_flags_is_sampled_in_every_pass_not_refused():
+    assert measuring.not_last_only("(?i)BENCH_FIB") == "(?i)BENCH_FIB"
+    narrowed = measuring.not_last_only(r"^bench_(fib|memory)\.")
+    assert re.search(narrowed, "bench_fib.Control.track_call")
+    assert not re.search(narrowed, "bench_memory.Write.track_ns_per_element('fill', 'c', 4096)")

@@ -126,3 +126,16 @@ def test_the_report_names_the_lines_at_the_shared_cache_with_band_and_exact_sign
     anchor, title, html = figures.shared_cache_section(lines, {"caches": caches})
     assert "2 of 4 memory lines" in html and "4 MiB, 16 MiB" in html and "shared" in title
     assert figures.shared_cache_section({}, {"caches": caches}) is None
+
+
+def test_only_a_line_stored_in_seconds_is_scaled_to_ns():
+    import types
+
+    import asvresults
+
+    chase = "bench_memory.PointerChase.track_latency"
+    result = types.SimpleNamespace(benchmark_version={
+        chase: "memory-chase-samples-1", "bench_memory.Write.track_ns_per_element": "memory-write-1"})
+    assert asvresults.ns_scale(result, chase) == 1e9
+    assert asvresults.ns_scale(result, "bench_memory.Write.track_ns_per_element") == 1  # ns
+    assert asvresults.ns_scale(result, "bench_cache.MemoryCache.track_cycles") == 1

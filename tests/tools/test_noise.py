@@ -65,3 +65,13 @@ def test_noise_report_worst_first_and_flagged(tmp_path):
     assert "1 of 2 lines unstable" in text
     summary = noise.summary(path, top=1)
     assert "timeraw_call('cython', 90)" in summary and "UNSTABLE" in summary
+
+
+def test_one_sample_is_no_spread_the_commits_speak_instead():
+    # asv's statistics of one sample (a memory line measured once): equal quartiles, an
+    # unbounded interval; reading them as a 0% spread would call any line stable
+    one = {"q_25": 1.0, "q_75": 1.0, "ci_99_a": float("-inf"), "ci_99_b": float("inf"),
+           "repeat": 1}
+    found = noise.line_noise(1.0, one, [1.0], history=[1.0, 1.5])
+    assert found["source"] == "commits" and found["range"] == pytest.approx(0.4)
+    assert found["unstable"]
