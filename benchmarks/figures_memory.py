@@ -287,7 +287,7 @@ def shared_cache_rows(lines, caches, scale=lambda name: 1e9):
             if size >= max(simulated.get((impl, pattern), (0, None))[0], 0):
                 simulated[(impl, pattern)] = (size, value)
     rows, total = [], 0
-    for (name, combo), (value, stats, _) in sorted(lines.items()):
+    for (name, combo), (value, stats, _) in lines.items():
         if name not in PARAMS or value is None or not math.isfinite(value):
             continue
         total += 1
@@ -303,6 +303,8 @@ def shared_cache_rows(lines, caches, scale=lambda name: 1e9):
             pattern = f"strided{params.get('stride')}"
         exact = simulated.get((params.get("impl"), pattern), (None, None))[1]
         rows.append((entry_name(name, combo), params["size"], value * scale(name), band, exact))
+    # by benchmark, then its other parameters, then size: a curve's points in order
+    rows.sort(key=lambda row: (row[0].rsplit(", ", 1)[0], row[1]))
     return rows, total
 
 
@@ -327,7 +329,7 @@ def shared_cache_section(lines, machine=None, scale=lambda name: 1e9):
             "its band (asv's 99% interval), and the simulated misses (bench_cache, exact, the "
             "same kernel beyond its simulated last-level cache) as the signal of a change in "
             "the code.</p>")
-    cells = [(label, f"{ns:.3g}", f"{band[0]:.3g}-{band[1]:.3g}" if band else "",
+    cells = [(label, f"{ns:.3g}", f"{band[0]:.3g} to {band[1]:.3g}" if band else "",
               "" if exact is None else f"{exact:g}") for label, _, ns, band, exact in rows]
     return ("shared-cache", "memory lines at the shared cache",
             text + html_table(["line", "ns", "99% interval (ns)", "simulated LL misses"],
