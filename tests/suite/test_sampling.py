@@ -138,10 +138,13 @@ def test_measure_samples_every_line_of_the_installed_fibext():
     assert len(samples[sampling.CONTROL_KEY]) == 2
     # fib(90) loops 90 times: slower than fib(0) for every variant whose call is not most of
     # its time (ctypes: 225 against 260 ns, closer than 4 samples of 200 calls can tell apart
-    # on a busy machine)
+    # on a busy machine).  Compared within each process (its rounds interleave the lines):
+    # across processes a neighbour's load of seconds can put one process's fib(0) above
+    # another's fib(90) (Zen 4, docs/measurements.md: two levels, seconds long).
     for name in set(fibext.VARIANTS) - {"ctypes"}:
-        assert (min(samples[sampling.fib_key(name, 90)])
-                > max(samples[sampling.fib_key(name, 0)]))
+        for slow, fast in zip(samples[sampling.fib_key(name, 90)],
+                              samples[sampling.fib_key(name, 0)]):
+            assert slow > fast, name
 
 
 def test_the_environment_can_narrow_the_lines_sampled(monkeypatch):
