@@ -137,6 +137,15 @@ def result_lines(result, benchmarks=None):
     return lines
 
 
+def interval(stats):
+    """asv's 99% interval of a result's median, (lo, hi), or None where it has none: no
+    statistics, or one sample's, which asv stores as (-inf, inf)."""
+    ends = (stats or {}).get("ci_99_a"), (stats or {}).get("ci_99_b")
+    if all(e is not None and not is_na(e) and math.isfinite(e) for e in ends):
+        return ends
+    return None
+
+
 #: The ns-scale lines (bench_fib: fib, the no-op floor, pure C, the control; bench_memory: ns
 #: per element or access), which asv stores in seconds (their samples' unit) and the tools'
 #: tables and figures give in ns.

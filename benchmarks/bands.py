@@ -12,11 +12,10 @@ as the step markers are), and adds a legend entry saying what the band is.
 """
 
 import json
-import math
 import pathlib
 
 import sitepages
-from asvresults import ANY, is_na, result_lines, results_of
+from asvresults import ANY, interval, is_na, result_lines, results_of
 
 SCRIPT = "fibext-bands.js"
 #: The legend entry under the graph (the browser test reads it).
@@ -123,17 +122,12 @@ def graph_bands(html_dir, results_dir):
             if rev is None:
                 continue
             for (name, _), (value, stats, _) in result_lines(result).items():
-                # one sample has no interval (asv stores -inf, inf): no band, not a wrong one
-                if is_na(value) or not stats or not _finite(stats.get("ci_99_a"),
-                                                            stats.get("ci_99_b")):
+                band = interval(stats)   # one sample has none: no band, not a wrong one
+                if is_na(value) or band is None:
                     continue
                 found.setdefault(name, []).append(
-                    {"rev": rev, "value": value, "lo": stats["ci_99_a"], "hi": stats["ci_99_b"]})
+                    {"rev": rev, "value": value, "lo": band[0], "hi": band[1]})
     return found
-
-
-def _finite(*values):
-    return all(v is not None and not is_na(v) and math.isfinite(v) for v in values)
 
 
 def write(html_dir, results_dir):

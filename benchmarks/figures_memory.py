@@ -15,7 +15,7 @@ import math
 import os
 import pathlib
 
-from asvresults import decoded_lines, entry_name, param_value
+from asvresults import decoded_lines, entry_name, interval, param_value
 
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
@@ -280,11 +280,11 @@ def shared_cache_rows(lines, caches, scale=lambda name: 1e9):
     memory lines at a shared-cache size, and how many memory lines there are in all.  lines: {(name,
     params as asv stores them): (value, stats, samples)} (asvresults.result_lines), the value
     and interval in ns once multiplied by scale(name) (asvresults.ns_scale)."""
-    simulated = {}
+    simulated = {}   # (impl, case): (size, misses) at the largest simulated size
     for (name, combo), (value, _, _) in lines.items():
         if name == SIMULATED_LL and len(combo) == 3 and value is not None:
             impl, pattern, size = (param_value(v) for v in combo)
-            if size >= max(simulated.get((impl, pattern), (0, None))[0], 0):
+            if size >= simulated.get((impl, pattern), (0,))[0]:
                 simulated[(impl, pattern)] = (size, value)
     rows, total = [], 0
     for (name, combo), (value, stats, _) in lines.items():
@@ -292,17 +292,15 @@ def shared_cache_rows(lines, caches, scale=lambda name: 1e9):
             continue
         total += 1
         params = dict(zip(PARAMS[name], (param_value(v) for v in combo)))
-        if params.get("size") not in shared_cache_sizes([params.get("size")], caches):
+        if not shared_cache_sizes([params.get("size")], caches):
             continue
-        band = None
-        ends = (stats or {}).get("ci_99_a"), (stats or {}).get("ci_99_b")
-        if all(e is not None and math.isfinite(e) for e in ends):  # one sample: none
-            band = (ends[0] * scale(name), ends[1] * scale(name))
+        band = interval(stats)
         pattern = params.get("pattern") or _PATTERN_OF.get(name)
         if name == STRIDED:
             pattern = f"strided{params.get('stride')}"
         exact = simulated.get((params.get("impl"), pattern), (None, None))[1]
-        rows.append((entry_name(name, combo), params["size"], value * scale(name), band, exact))
+        rows.append((entry_name(name, combo), params["size"], value * scale(name),
+                     band and (band[0] * scale(name), band[1] * scale(name)), exact))
     # by benchmark, then its other parameters, then size: a curve's points in order
     rows.sort(key=lambda row: (row[0].rsplit(", ", 1)[0], row[1]))
     return rows, total

@@ -73,16 +73,19 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
     (the main job publishes).  asv's worst status."""
     status, taken = 0, []
     order, envs = list(commits), list(environments)
+    selected = {p: _sampled_selected(p) for p in bench}
+    with_last_only = any(any(map(_last_only, names)) for names in selected.values())
     for k in range(first, passes + 1):
         order.reverse()
         rotated = envs[k % len(envs):] + envs[:k % len(envs)] if envs else []
         chosen = list(bench) if k == passes else [
-            not_last_only(p) for p in bench if not _selects_only_last(p)]
+            not_last_only(p) for p, names in selected.items()
+            if not (names and all(map(_last_only, names)))]
         if not chosen:
             continue  # what is chosen is sampled again by the last pass alone
-        last_too = k == passes and any(_selects_last_only(p) for p in bench)
+        last_too = k == passes and with_last_only
         left = ""
-        if taken and not any(_selects_last_only(p) for p in bench):
+        if taken and not with_last_only:
             left = f", about {fmt(sum(taken) / len(taken) * (passes - k + 1))} left"
         elif taken and k < passes:  # the last pass costs more: the memory lines join it
             left = f", about {fmt(sum(taken) / len(taken) * (passes - k))} before the last"
@@ -104,15 +107,9 @@ def _last_only(name):
     return any(re.match(p, name) for p in LAST_PASS_ONLY)
 
 
-def _selects_only_last(pattern):
-    """Whether pattern selects LAST_PASS_ONLY's lines and none that every pass samples."""
-    names = [n for n in SAMPLED_NAMES if re.search(pattern, n)]
-    return bool(names) and all(_last_only(n) for n in names)
-
-
-def _selects_last_only(pattern):
-    """Whether pattern selects any of LAST_PASS_ONLY's lines."""
-    return any(re.search(pattern, n) for n in SAMPLED_NAMES if _last_only(n))
+def _sampled_selected(pattern):
+    """The sampled lines (SAMPLED_NAMES) asv's --bench pattern selects."""
+    return [n for n in SAMPLED_NAMES if re.search(pattern, n)]
 
 
 def not_last_only(pattern):
@@ -270,7 +267,7 @@ SAMPLED_NAMES = ("bench_fib.Fib.track_call", "bench_fib.FibNoop.track_call",
 
 def selects_sampled(pattern):
     """Whether asv's --bench pattern selects any of the sampled lines."""
-    return any(re.search(pattern, name) for name in SAMPLED_NAMES)
+    return bool(_sampled_selected(pattern))
 
 
 def _bench_options(settings):

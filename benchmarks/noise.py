@@ -23,13 +23,12 @@ commits over 20%.
 
 import argparse
 import json
-import math
 import pathlib
 import statistics
 import sys
 
 import repo
-from asvresults import EXACT_UNITS, load_benchmarks, newest_first, result_lines
+from asvresults import EXACT_UNITS, interval, load_benchmarks, newest_first, result_lines
 from asvresults import is_na as _na
 from tables import html_table, markdown_table
 
@@ -67,9 +66,9 @@ def line_noise(value, stats, samples, history=(), unit=None):
             and (stats.get("repeat") or 0) >= 2):
         out.update(source="quartiles", n=stats.get("repeat"),
                    iqr=(stats["q_75"] - stats["q_25"]) / value)
-        a, b = stats.get("ci_99_a"), stats.get("ci_99_b")
-        if not (_na(a) or _na(b) or math.isinf(a) or math.isinf(b)):
-            out["range"] = (b - a) / value  # the 99% CI of the median, the nearest to a range
+        band = interval(stats)
+        if band:
+            out["range"] = (band[1] - band[0]) / value  # the 99% CI of the median, the nearest to a range
         out["unstable"] = out["iqr"] / 1.35 > STD_LIMIT
         return out
     if unit in EXACT_UNITS:
