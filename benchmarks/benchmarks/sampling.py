@@ -1,16 +1,19 @@
 """Samples of the nanosecond-scale timings (fib, the no-op floor, pure C, the control), for asv.
 
 Each line is sampled in PROCESSES fresh interpreters, one after another, each timing every line
-in turn, ROUNDS rounds of NUMBER calls.  One figure comes out of each process: the fastest of
-its rounds (process_figure).  Those figures are the samples bench_fib hands asv, so
-asv stores each line with its statistics (the median, quartiles and 99% interval: the figure
-the site, the gate, the drill and the report read) and asv compare can test significance.
+in turn, ROUNDS rounds of NUMBER calls.  One figure comes out of each process: a low quantile
+of its rounds, the (ROUNDS // 20 + 1)-th fastest (process_figure).  Those figures are the
+samples bench_fib hands asv, so asv stores each line with its statistics (the median,
+quartiles and 99% interval: the figure the site, the gate, the drill and the report read) and
+asv compare can test significance.
 
 Why so (docs/measuring.md; the records behind it, each with its host: docs/measurements.md):
 samples from one process are not independent (the process's hash seed sets a pure-Python
-loop's level), so a process gives one sample, not ROUNDS.  Within a process the fastest round
-needs only one of ROUNDS rounds outside a busy neighbour's stretches; asv's median over
-processes then ignores the minority of processes whose fastest round fell in a rare fast tail,
+loop's level), so a process gives one sample, not ROUNDS.  Many short rounds and a low
+quantile of them: the figure needs only a few of ROUNDS rounds outside a busy neighbour's
+stretches, or inside the millisecond windows in which a two-level host runs at its fast level,
+while a rare fast tail must reach several rounds of one process to move it; asv's median over
+processes then ignores the minority of processes that fell in a slow stretch or in the tail,
 and the per-process level.  The fourth behaviour, slow drift over minutes, no
 estimator of one build removes: the tools sample builds side by side instead, PASSES passes
 over every build they compare (measuring.sample_passes, asv run --append-samples), so a slow
@@ -38,10 +41,11 @@ PROCESSES = 4
 #: PROCESSES samples a line.
 PASSES = 4
 #: Rounds of each line per interpreter (every line timed once a round, in turn).
-ROUNDS = 5
-#: Calls per round: ~2 ms for a compiled variant, long enough that timer resolution and the
-#: loop's start are below 0.1%, short enough to fall between a neighbour's busy stretches.
-NUMBER = 20_000
+ROUNDS = 40
+#: Calls per round: ~0.2 ms for a compiled variant, long enough that timer resolution and the
+#: loop's start are below 0.1%, short enough to fit inside a fast window of a two-level host.
+#: ROUNDS x NUMBER is what one process spends on a line.
+NUMBER = 2_500
 
 
 #: A regex of the line keys to sample (fib_key, NOOP_KEY, CONTROL_KEY, pure_c_key), read from
@@ -51,8 +55,11 @@ LINES_ENV = "FIBEXT_SAMPLE_LINES"
 
 
 def process_figure(rounds):
-    """One process's figure: the fastest of its rounds, or None without a finite round."""
-    return min((r for r in rounds if r is not None and math.isfinite(r)), default=None)
+    """One process's figure: the (n // 20 + 1)-th fastest of its n finite rounds (the fastest
+    below 20 rounds), or None without a finite round.  The third fastest of 40: a fast tail in
+    4% of rounds moves about one process in five, where the fastest would follow it in most."""
+    finite = sorted(r for r in rounds if r is not None and math.isfinite(r))
+    return finite[len(finite) // 20] if finite else None
 
 
 def fib_key(variant, n):

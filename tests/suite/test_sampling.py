@@ -21,12 +21,15 @@ def _published(processes):
     return statistics.median(sampling.process_figure(rounds) for rounds in processes)
 
 
-def test_a_process_gives_the_fastest_of_its_rounds():
+def test_a_process_gives_a_low_quantile_of_its_rounds():
+    # below 20 rounds the fastest; from 20 on the (n // 20 + 1)-th fastest
     assert sampling.process_figure([5, 1, 4, 2, 3]) == 1
     assert sampling.process_figure([3.0]) == 3.0
     assert sampling.process_figure([2.0, None, float("nan"), 1.5]) == 1.5
     assert sampling.process_figure([]) is None
     assert sampling.process_figure([None, float("inf")]) is None
+    assert sampling.process_figure(list(range(40, 0, -1))) == 3
+    assert sampling.process_figure([1.0] + [None] * 30 + list(range(2, 21))) == 2
 
 
 PROCESSES = sampling.PROCESSES * sampling.PASSES
@@ -53,6 +56,31 @@ def _per_process(rng):
     return out
 
 
+def _two_levels(rng, calls_per_round=1):
+    # a host whose neighbour leaves the core fast only in windows of a few ms (Zen 4,
+    # docs/measurements.md): most processes see such windows in a share of their rounds that
+    # varies from process to process; one in seven falls in a slow stretch and sees none.  A
+    # round longer than a window averages the levels (calls_per_round short rounds in one).
+    out = []
+    for _ in range(PROCESSES):
+        share = 0.0 if rng.random() < 0.15 else rng.uniform(0.1, 0.4)
+        short = [(72 if rng.random() < share else 125) * rng.lognormvariate(0, 0.01)
+                 for _ in range(sampling.ROUNDS)]
+        out.append([statistics.fmean(short[i:i + calls_per_round])
+                    for i in range(0, len(short), calls_per_round)])
+    return out
+
+
+def test_short_rounds_catch_the_fast_windows_of_a_two_level_host():
+    rng = random.Random(20261203)
+    published = _spread([_published(_two_levels(rng)) for _ in range(10)])
+    assert published < 0.03, published
+    # the same calls in 8x longer rounds (the setting before: 5 rounds of 20,000 calls)
+    # average the windows away, and the figure follows each build's share of them
+    longer = _spread([_published(_two_levels(rng, calls_per_round=8)) for _ in range(10)])
+    assert longer > 0.05, longer
+
+
 @pytest.mark.parametrize("model", ["busy neighbour", "fast tail", "per process"])
 def test_the_published_figure_is_steady_where_all_samples_median_or_minimum_is_not(model):
     rng = random.Random(20261130)
@@ -64,11 +92,12 @@ def test_the_published_figure_is_steady_where_all_samples_median_or_minimum_is_n
     assert published < 0.03, published
     flat = [[r for rounds in c for r in rounds] for c in commits]
     median, fastest = (_spread([f(c) for c in flat]) for f in (statistics.median, min))
-    # the estimators of every sample alike fail on at least one of these hosts
+    # the estimators of every sample alike fail on at least one of these hosts: the median
+    # follows the neighbour, the fastest reports the tail (16% below what most rounds ran at)
     if model == "busy neighbour":
         assert median > 0.3
     if model == "fast tail":
-        assert fastest > 0.1
+        assert fastest > 0.1 or max(map(min, flat)) < 0.9 * min(map(_published, commits))
 
 
 def _drifting_machine(minutes):
@@ -174,8 +203,10 @@ def test_a_failing_sampling_process_is_an_error_not_an_empty_result(monkeypatch)
 
 def test_each_line_says_what_its_number_is():
     # asv shows the benchmark's source on the site: the docstring must match the sampling.
-    how = (f"{sampling.PROCESSES * sampling.PASSES} samples (one a process, its "
-           f"fastest of {sampling.ROUNDS} rounds of {sampling.NUMBER:,} calls; "
+    rank = sampling.ROUNDS // 20 + 1  # process_figure's rank, as the docstrings word it
+    fastest = {1: "fastest", 2: "second fastest", 3: "third fastest"}[rank]
+    how = (f"{sampling.PROCESSES * sampling.PASSES} samples (one a process, the {fastest} "
+           f"of its {sampling.ROUNDS} rounds of {sampling.NUMBER:,} calls; "
            f"{sampling.PROCESSES} processes a pass, {sampling.PASSES} passes)")
     for method in (bench_fib.Fib.track_call, bench_fib.FibNoop.track_call,
                    bench_fib.PureC.track_latency, bench_fib.PureC.track_throughput,
