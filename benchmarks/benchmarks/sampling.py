@@ -1,27 +1,30 @@
 """Samples of the nanosecond-scale timings (fib, the no-op floor, pure C, the control), for asv.
 
 Each line is sampled in PROCESSES fresh interpreters, one after another, each timing every line
-in turn, ROUNDS rounds of NUMBER calls.  One figure comes out of each process: a low quantile
-of its rounds, the (ROUNDS // 20 + 1)-th fastest (process_figure).  Those figures are the
-samples bench_fib hands asv, so asv stores each line with its statistics (the median,
-quartiles and 99% interval: the figure the site, the gate, the drill and the report read) and
-asv compare can test significance.
+in turn, ROUNDS rounds of NUMBER calls.  A process's figure is a low quantile of its rounds,
+the (ROUNDS // 10 + 1)-th fastest (process_figure); a sample is the faster figure of a pair
+of consecutive processes (sample_figure).  Those samples are what bench_fib hands asv, so asv
+stores each line with its statistics (the median, quartiles and 99% interval: the figure the
+site, the gate, the drill and the report read) and asv compare can test significance.
 
 Why so (docs/measuring.md; the records behind it, each with its host: docs/measurements.md):
 samples from one process are not independent (the process's hash seed sets a pure-Python
-loop's level), so a process gives one sample, not ROUNDS.  Many short rounds and a low
+loop's level), so a process gives one figure, not ROUNDS.  Many short rounds and a low
 quantile of them: the figure needs only a few of ROUNDS rounds outside a busy neighbour's
 stretches, or inside the millisecond windows in which a two-level host runs at its fast level,
-while a rare fast tail must reach several rounds of one process to move it; asv's median over
-processes then ignores the minority of processes that fell in a slow stretch or in the tail,
-and the per-process level.  The fourth behaviour, slow drift over minutes, no
-estimator of one build removes: the tools sample builds side by side instead, PASSES passes
-over every build they compare (measuring.sample_passes, asv run --append-samples), so a slow
-stretch falls on all of them alike.  One asv run takes one pass: PROCESSES samples a line.
+while a rare fast tail must reach several rounds of one process to move it.  The faster of two
+processes: a build's median then moves only where both of a pair fell on a slow level (a
+slow hash seed, a slow stretch), a share that is the square of one process's, where the
+median of single processes moved with how many of a build's processes were slow; pairs are
+independent of each other, so asv's test still sees independent samples.  The fourth
+behaviour, slow drift over minutes, no estimator of one build removes: the tools sample
+builds side by side instead, PASSES passes over every build they compare
+(measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of them
+alike.  One asv run takes one pass: PROCESSES // PAIR samples a line.
 
-PROCESSES, ROUNDS, NUMBER and PASSES below are the one statement of how samples are taken;
-bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps them
-equal).
+PROCESSES, PAIR, ROUNDS, NUMBER and PASSES below are the one statement of how samples are
+taken; bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps
+them equal).
 
 Run as a script (``python -I sampling.py SPEC``) it is the child process: it imports the
 installed fibext, measures, and prints the samples as JSON.  It needs nothing but the standard
@@ -35,11 +38,14 @@ import re
 import subprocess
 import sys
 
-#: Fresh interpreters in one asv run (a pass), run one after another: one sample each.
+#: Fresh interpreters in one asv run (a pass), run one after another.
 PROCESSES = 4
-#: Passes the tools run over the builds they compare (asv's samples joined): PASSES x
-#: PROCESSES samples a line.
+#: Processes a sample: the faster figure of this many consecutive ones (sample_figure).
+PAIR = 2
+#: Passes the tools run over the builds they compare (asv's samples joined): SAMPLES a line.
 PASSES = 4
+#: Samples a line over the passes: what asv's median is taken of.
+SAMPLES = PASSES * PROCESSES // PAIR
 #: Rounds of each line per interpreter (every line timed once a round, in turn).
 ROUNDS = 40
 #: Calls per round: ~0.2 ms for a compiled variant, long enough that timer resolution and the
@@ -55,11 +61,28 @@ LINES_ENV = "FIBEXT_SAMPLE_LINES"
 
 
 def process_figure(rounds):
-    """One process's figure: the (n // 20 + 1)-th fastest of its n finite rounds (the fastest
-    below 20 rounds), or None without a finite round.  The third fastest of 40: a fast tail in
-    4% of rounds moves about one process in five, where the fastest would follow it in most."""
+    """One process's figure: the (n // 10 + 1)-th fastest of its n finite rounds (the fastest
+    below 10 rounds), or None without a finite round.  The fifth fastest of 40: a fast tail in
+    4% of rounds moves about one process in 40 (the third fastest: one in five, which the
+    faster of a pair would double), where the fastest would follow it in most."""
     finite = sorted(r for r in rounds if r is not None and math.isfinite(r))
-    return finite[len(finite) // 20] if finite else None
+    return finite[len(finite) // 10] if finite else None
+
+
+def sample_figure(figures):
+    """One sample from a pair of processes' figures: the faster, or None where neither has
+    one.  A slow level that one process in four falls on reaches a sample one time in 16."""
+    finite = [f for f in figures if f is not None and math.isfinite(f)]
+    return min(finite) if finite else None
+
+
+def samples_of(figures, pair=PAIR):
+    """A line's samples from its processes' figures, in the order the processes ran: one a
+    pair of consecutive processes (sample_figure)."""
+    if not figures or len(figures) % pair:
+        raise ValueError(f"the processes' figures must come in whole pairs of {pair}, "
+                         f"not {len(figures)}")
+    return [sample_figure(figures[i:i + pair]) for i in range(0, len(figures), pair)]
 
 
 def fib_key(variant, n):
@@ -86,12 +109,15 @@ def pure_c_key(kind, n):
     return f"pure-c {kind} {n}"
 
 
-def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
-    """{line key: [ns per call, one figure a process]} of every line this commit's fibext
-    has, each process timing every line rounds times."""
+def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, timeout=600):
+    """{line key: [ns per call, one sample a pair of processes]} of every line this commit's
+    fibext has, each of the processes timing every line rounds times."""
+    if processes < 1 or processes % pair:
+        raise ValueError(f"processes must be a positive multiple of pair ({pair}), "
+                         f"not {processes}")
     spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number,
                        "lines": os.environ.get(LINES_ENV) or ""})
-    samples = {}
+    figures = {}
     for _ in range(processes):
         # -I: the installed fibext, not a checkout's sources; no PYTHON* variables, so
         # each process draws its own hash seed, as a user's would.
@@ -100,8 +126,9 @@ def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, timeout=600):
         if child.returncode != 0:
             raise RuntimeError(f"the sampling process failed:\n{child.stderr}")
         for key, values in json.loads(child.stdout).items():
-            samples.setdefault(key, []).append(process_figure(values))
-    return samples
+            figures.setdefault(key, []).append(process_figure(values))
+    # every process times the same lines (the same fibext, the same spec)
+    return {key: samples_of(values, pair) for key, values in figures.items()}
 
 
 def _sample(spec):

@@ -15,21 +15,38 @@ def _spread(values):
     return max(values) / min(values) - 1
 
 
+def _samples(processes):
+    """The samples asv gets from one commit's processes (each a list of rounds)."""
+    return sampling.samples_of([sampling.process_figure(rounds) for rounds in processes])
+
+
 def _published(processes):
-    """The figure asv stores from one commit's processes (each a list of rounds): the median
-    of one sample a process."""
-    return statistics.median(sampling.process_figure(rounds) for rounds in processes)
+    """The figure asv stores from one commit's processes: the median of their samples."""
+    return statistics.median(_samples(processes))
 
 
 def test_a_process_gives_a_low_quantile_of_its_rounds():
-    # below 20 rounds the fastest; from 20 on the (n // 20 + 1)-th fastest
+    # below 10 rounds the fastest; from 10 on the (n // 10 + 1)-th fastest
     assert sampling.process_figure([5, 1, 4, 2, 3]) == 1
     assert sampling.process_figure([3.0]) == 3.0
     assert sampling.process_figure([2.0, None, float("nan"), 1.5]) == 1.5
     assert sampling.process_figure([]) is None
     assert sampling.process_figure([None, float("inf")]) is None
-    assert sampling.process_figure(list(range(40, 0, -1))) == 3
-    assert sampling.process_figure([1.0] + [None] * 30 + list(range(2, 21))) == 2
+    assert sampling.process_figure(list(range(40, 0, -1))) == 5
+    assert sampling.process_figure([1.0] + [None] * 30 + list(range(2, 21))) == 3
+    assert sampling.process_figure([2.0] * 8 + [1.0]) == 1.0  # 9 rounds: the fastest
+
+
+def test_a_sample_is_the_faster_of_a_pair_of_processes():
+    assert sampling.samples_of([3.0, 2.0, 5.0, 7.0]) == [2.0, 5.0]
+    assert sampling.samples_of([None, 2.0, None, None]) == [2.0, None]
+    assert sampling.samples_of([float("nan"), 4.0]) == [4.0]
+    assert sampling.samples_of([3.0, 1.0, 2.0], pair=1) == [3.0, 1.0, 2.0]
+    for figures in ([1.0, 2.0, 3.0], []):
+        with pytest.raises(ValueError, match="whole pairs of 2"):
+            sampling.samples_of(figures)
+    with pytest.raises(ValueError, match="positive multiple of pair"):
+        sampling.measure([0], processes=3)
 
 
 PROCESSES = sampling.PROCESSES * sampling.PASSES
@@ -54,6 +71,30 @@ def _per_process(rng):
         level = 1700 if rng.random() < 0.25 else 1130
         out.append([level * rng.lognormvariate(0, 0.01) for _ in range(sampling.ROUNDS)])
     return out
+
+
+def _per_process_spread(rng):
+    # as _per_process, and within a level each process at a speed of its own (Zen 4,
+    # 2026-12-03: the fast processes of one build of python fib(90) 1610-1850 ns)
+    out = []
+    for _ in range(PROCESSES):
+        level = (1700 if rng.random() < 0.25 else 1130) * rng.lognormvariate(0, 0.04)
+        out.append([level * rng.lognormvariate(0, 0.01) for _ in range(sampling.ROUNDS)])
+    return out
+
+
+def test_pairs_keep_the_median_off_how_many_processes_fell_slow():
+    # 20 histories of 10 builds that change nothing: with one sample a process a build's
+    # median moves whenever enough of its 16 processes fell slow (a quarter do, on average),
+    # with the faster of each pair almost never
+    rng = random.Random(20261203)
+    moved = {"pairs": 0, "single": 0}
+    for _ in range(20):
+        commits = [_per_process_spread(rng) for _ in range(10)]
+        moved["pairs"] += _spread([_published(c) for c in commits]) > 0.15
+        moved["single"] += _spread([statistics.median(sampling.samples_of(
+            [sampling.process_figure(r) for r in c], pair=1)) for c in commits]) > 0.15
+    assert moved["pairs"] <= 1 and moved["single"] >= 4, moved
 
 
 def _two_levels(rng, calls_per_round=1):
@@ -132,10 +173,10 @@ def test_builds_sampled_side_by_side_see_the_same_drift():
     assert abs(ratio["side by side"] - 1) < 0.02, ratio
 
 
-def test_one_sample_a_process_keeps_asvs_test_from_overconfidence():
+def test_one_sample_a_pair_of_processes_keeps_asvs_test_from_overconfidence():
     # Two identical builds on a host where each process runs at a level of its own (its hash
     # seed, where it was placed): asv's Mann-Whitney test on every round as a sample finds
-    # "significant" differences between them; on one sample a process it does not.
+    # "significant" differences between them; on one sample a pair of processes it does not.
     from asv._stats import is_different
     rng = random.Random(11)
 
@@ -149,7 +190,7 @@ def test_one_sample_a_process_keeps_asvs_test_from_overconfidence():
         a, b = build(), build()
         flat_a, flat_b = ([r for rounds in x for r in rounds] for x in (a, b))
         flagged["rounds"] += is_different(flat_a, flat_b, None, None)
-        one_a, one_b = ([sampling.process_figure(r) for r in x] for x in (a, b))
+        one_a, one_b = (_samples(x) for x in (a, b))
         flagged["processes"] += is_different(one_a, one_b, None, None)
     assert flagged["processes"] <= 1, flagged
     assert flagged["rounds"] >= 4, flagged
@@ -157,19 +198,19 @@ def test_one_sample_a_process_keeps_asvs_test_from_overconfidence():
 
 def test_measure_samples_every_line_of_the_installed_fibext():
     import fibext
-    samples = sampling.measure([0, 90], processes=2, rounds=2, number=200)
+    samples = sampling.measure([0, 90], processes=4, rounds=2, number=200)
     for name in fibext.VARIANTS:
         for n in (0, 90):
             values = samples[sampling.fib_key(name, n)]
-            assert len(values) == 2 and all(v > 0 for v in values)  # one a process
+            assert len(values) == 2 and all(v > 0 for v in values)  # one a pair of processes
     assert len(samples[sampling.NOOP_KEY]) == 2
     assert len(samples[sampling.pure_c_key("latency", 90)]) == 2
     assert len(samples[sampling.CONTROL_KEY]) == 2
     # fib(90) loops 90 times: slower than fib(0) for every variant whose call is not most of
     # its time (ctypes: 225 against 260 ns, closer than 4 samples of 200 calls can tell apart
-    # on a busy machine).  Compared within each process (its rounds interleave the lines):
-    # across processes a neighbour's load of seconds can put one process's fib(0) above
-    # another's fib(90) (Zen 4, docs/measurements.md: two levels, seconds long).
+    # on a busy machine).  Compared within each pair (its processes' rounds interleave the
+    # lines): across pairs a neighbour's load of seconds can put one's fib(0) above another's
+    # fib(90) (Zen 4, docs/measurements.md: two levels, seconds long).
     for name in set(fibext.VARIANTS) - {"ctypes"}:
         for slow, fast in zip(samples[sampling.fib_key(name, 90)],
                               samples[sampling.fib_key(name, 0)]):
@@ -179,11 +220,11 @@ def test_measure_samples_every_line_of_the_installed_fibext():
 def test_the_environment_can_narrow_the_lines_sampled(monkeypatch):
     # the drill times six lines; its processes sample those and nothing else
     monkeypatch.setenv(sampling.LINES_ENV, r"^(control|fib capi 90|pure-c latency 90)$")
-    samples = sampling.measure([0, 90], processes=1, rounds=2, number=100)
+    samples = sampling.measure([0, 90], processes=1, rounds=2, number=100, pair=1)
     assert set(samples) == {"control", "fib capi 90", "pure-c latency 90",
                             "pure-c throughput 90"}
     monkeypatch.setenv(sampling.LINES_ENV, "^noop$")
-    assert set(sampling.measure([90], processes=1, rounds=1, number=10)) == {"noop"}
+    assert set(sampling.measure([90], processes=1, rounds=1, number=10, pair=1)) == {"noop"}
 
 
 def test_the_control_is_fibs_loop_in_the_suite_itself():
@@ -198,16 +239,18 @@ def test_the_control_is_fibs_loop_in_the_suite_itself():
 def test_a_failing_sampling_process_is_an_error_not_an_empty_result(monkeypatch):
     monkeypatch.setattr(sampling.sys, "executable", "/bin/false")
     with pytest.raises(RuntimeError, match="sampling process failed"):
-        sampling.measure([0], processes=1, rounds=1, number=1)
+        sampling.measure([0], processes=2, rounds=1, number=1)
 
 
 def test_each_line_says_what_its_number_is():
     # asv shows the benchmark's source on the site: the docstring must match the sampling.
-    rank = sampling.ROUNDS // 20 + 1  # process_figure's rank, as the docstrings word it
-    fastest = {1: "fastest", 2: "second fastest", 3: "third fastest"}[rank]
-    how = (f"{sampling.PROCESSES * sampling.PASSES} samples (one a process, the {fastest} "
-           f"of its {sampling.ROUNDS} rounds of {sampling.NUMBER:,} calls; "
-           f"{sampling.PROCESSES} processes a pass, {sampling.PASSES} passes)")
+    rank = sampling.ROUNDS // 10 + 1  # process_figure's rank, as the docstrings word it
+    fastest = {1: "fastest", 2: "second fastest", 3: "third fastest", 4: "fourth fastest",
+               5: "fifth fastest"}[rank]
+    pair = {2: "two", 3: "three"}[sampling.PAIR]
+    how = (f"{sampling.SAMPLES} samples (each the faster of {pair} processes, a process's "
+           f"figure the {fastest} of its {sampling.ROUNDS} rounds of {sampling.NUMBER:,} "
+           f"calls; {sampling.PROCESSES} processes a pass, {sampling.PASSES} passes)")
     for method in (bench_fib.Fib.track_call, bench_fib.FibNoop.track_call,
                    bench_fib.PureC.track_latency, bench_fib.PureC.track_throughput,
                    bench_fib.Control.track_call):
