@@ -46,8 +46,8 @@ class Fib(_Sampled):
     version = "fib-samples-1"  # pinned: editing this file keeps the history
 
     def track_call(self, cache, variant, n):
-        """Time per fib(n) call from Python: asv's median of 8 samples (each the faster of two
-        processes, a process's figure the fifth fastest of its 40 rounds of 2,500 calls; 4
+        """Time per fib(n) call from Python: asv's median of 16 samples (each the faster of two
+        processes, a process's figure the fifth fastest of its 40 rounds of 2,500 calls; 8
         processes a pass, 4 passes)."""
         return self.samples(cache, sampling.fib_key(variant, n))
 
@@ -57,8 +57,8 @@ class FibNoop(_Sampled):
 
     def track_call(self, cache):
         """Time per call of a METH_O function that does nothing, the floor under every variant:
-        asv's median of 8 samples (each the faster of two processes, a process's figure the
-        fifth fastest of its 40 rounds of 2,500 calls; 4 processes a pass, 4 passes)."""
+        asv's median of 16 samples (each the faster of two processes, a process's figure the
+        fifth fastest of its 40 rounds of 2,500 calls; 8 processes a pass, 4 passes)."""
         return self.samples(cache, sampling.NOOP_KEY)
 
 
@@ -69,9 +69,9 @@ class Control(_Sampled):
         """Time per call of fib(90)'s loop in pure Python, defined in the benchmark suite, not
         in fibext: the same code at every commit, so this line is flat unless the machine
         changed (where it stands out, the main job measures that commit's fib lines again:
-        control.py). Sampled with every fib line: asv's median of 8 samples (each the faster of
-        two processes, a process's figure the fifth fastest of its 40 rounds of 2,500 calls; 4
-        processes a pass, 4 passes)."""
+        control.py). Sampled with every fib line: asv's median of 16 samples (each the faster
+        of two processes, a process's figure the fifth fastest of its 40 rounds of 2,500 calls;
+        8 processes a pass, 4 passes)."""
         return self.samples(cache, sampling.CONTROL_KEY)
 
 
@@ -82,14 +82,14 @@ class PureC(_Sampled):
 
     def track_latency(self, cache, n):
         """Time per cfib(n) call timed inside C (fibext.time_c), each call waiting for the
-        previous one: asv's median of 8 samples (each the faster of two processes, a process's
-        figure the fifth fastest of its 40 rounds of 2,500 calls; 4 processes a pass, 4
+        previous one: asv's median of 16 samples (each the faster of two processes, a process's
+        figure the fifth fastest of its 40 rounds of 2,500 calls; 8 processes a pass, 4
         passes)."""
         return self.samples(cache, sampling.pure_c_key("latency", n))
 
     def track_throughput(self, cache, n):
         """Time per cfib(n) call timed inside C (fibext.time_c), back-to-back independent calls
-        the CPU overlaps: asv's median of 8 samples (each the faster of two processes, a
-        process's figure the fifth fastest of its 40 rounds of 2,500 calls; 4 processes a pass,
+        the CPU overlaps: asv's median of 16 samples (each the faster of two processes, a
+        process's figure the fifth fastest of its 40 rounds of 2,500 calls; 8 processes a pass,
         4 passes)."""
         return self.samples(cache, sampling.pure_c_key("throughput", n))

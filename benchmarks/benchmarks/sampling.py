@@ -39,7 +39,7 @@ import subprocess
 import sys
 
 #: Fresh interpreters in one asv run (a pass), run one after another.
-PROCESSES = 4
+PROCESSES = 8
 #: Processes a sample: the faster figure of this many consecutive ones (sample_figure).
 PAIR = 2
 #: Passes the tools run over the builds they compare (asv's samples joined): SAMPLES a line.
