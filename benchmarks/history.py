@@ -66,7 +66,7 @@ def parse(argv=None):
     parser.add_argument("--passes", type=int, default=sampling.PASSES,
                         help="sampling passes of the sampled lines over the builds measured, "
                              f"side by side (default {sampling.PASSES}; each adds "
-                             f"{sampling.PROCESSES // sampling.PAIR} samples a fib line, the "
+                             f"{sampling.SAMPLES_A_PASS} samples a fib line, the "
                              "last one a memory line)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark, kept in .asv/quick/: a smoke test")

@@ -20,7 +20,7 @@ independent of each other, so asv's test still sees independent samples.  The fo
 behaviour, slow drift over minutes, no estimator of one build removes: the tools sample
 builds side by side instead, PASSES passes over every build they compare
 (measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of them
-alike.  One asv run takes one pass: PROCESSES // PAIR samples a line.
+alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
 
 PROCESSES, PAIR, ROUNDS, NUMBER and PASSES below are the one statement of how samples are
 taken; bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps
@@ -42,10 +42,12 @@ import sys
 PROCESSES = 8
 #: Processes a sample: the faster figure of this many consecutive ones (sample_figure).
 PAIR = 2
+#: Samples a line one asv run (a pass) takes.
+SAMPLES_A_PASS = PROCESSES // PAIR
 #: Passes the tools run over the builds they compare (asv's samples joined): SAMPLES a line.
 PASSES = 4
 #: Samples a line over the passes: what asv's median is taken of.
-SAMPLES = PASSES * PROCESSES // PAIR
+SAMPLES = PASSES * SAMPLES_A_PASS
 #: Rounds of each line per interpreter (every line timed once a round, in turn).
 ROUNDS = 40
 #: Calls per round: ~0.2 ms for a compiled variant, long enough that timer resolution and the
@@ -65,15 +67,18 @@ def process_figure(rounds):
     below 10 rounds), or None without a finite round.  The fifth fastest of 40: a fast tail in
     4% of rounds moves about one process in 40 (the third fastest: one in five, which the
     faster of a pair would double), where the fastest would follow it in most."""
-    finite = sorted(r for r in rounds if r is not None and math.isfinite(r))
+    finite = sorted(_finite(rounds))
     return finite[len(finite) // 10] if finite else None
 
 
 def sample_figure(figures):
     """One sample from a pair of processes' figures: the faster, or None where neither has
     one.  A slow level that one process in four falls on reaches a sample one time in 16."""
-    finite = [f for f in figures if f is not None and math.isfinite(f)]
-    return min(finite) if finite else None
+    return min(_finite(figures), default=None)
+
+
+def _finite(values):
+    return [v for v in values if v is not None and math.isfinite(v)]
 
 
 def samples_of(figures, pair=PAIR):

@@ -89,7 +89,7 @@ def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
     assert value(second, "bench_fib.PureC.track_latency")
     # kept: the sampling passes for PureC join new samples to the no-op's, never replace them
     kept, joined = (samples(data, "bench_fib.FibNoop.track_call") for data in (first, second))
-    assert len(kept) == sampling.PROCESSES // sampling.PAIR * 2
+    assert len(kept) == sampling.SAMPLES_A_PASS * 2
     assert joined[:len(kept)] == kept and len(joined) > len(kept)
     assert "Benchmarking" in run.stdout       # asv's word for measuring, which comes next
     # nothing missing now: nothing built, nothing measured

@@ -64,11 +64,14 @@ def _fast_tail(rng):
              for _ in range(sampling.ROUNDS)] for _ in range(PROCESSES)]
 
 
-def _per_process(rng):
-    # a pure-Python loop whose speed depends on the process (its hash seed)
+def _per_process(rng, slow_share=0.25, spread=0.0):
+    # a pure-Python loop whose speed depends on the process (its hash seed): slow_share of the
+    # processes on the slow level, each process at a speed of its own within it (spread)
     out = []
     for _ in range(PROCESSES):
-        level = 1700 if rng.random() < 0.25 else 1130
+        level = 1700 if rng.random() < slow_share else 1130
+        if spread:
+            level *= rng.lognormvariate(0, spread)
         out.append([level * rng.lognormvariate(0, 0.01) for _ in range(sampling.ROUNDS)])
     return out
 
@@ -78,12 +81,7 @@ def _slow_processes(rng):
     # covers the whole process) in a share that changes from build to build with the host
     # (Zen 4, 2026-12-03: 0 to 9 of a build's 16 processes), and within a level each process
     # runs at a speed of its own (the fast processes of one build 1610-1850 ns)
-    share = rng.uniform(0.0, 0.5)
-    out = []
-    for _ in range(PROCESSES):
-        level = (1700 if rng.random() < share else 1130) * rng.lognormvariate(0, 0.03)
-        out.append([level * rng.lognormvariate(0, 0.01) for _ in range(sampling.ROUNDS)])
-    return out
+    return _per_process(rng, slow_share=rng.uniform(0.0, 0.5), spread=0.03)
 
 
 def test_pairs_keep_the_median_off_how_many_processes_fell_slow():

@@ -46,7 +46,8 @@ def test_judge_times_with_asv_compare_rule():
 
 
 def test_judge_the_sampled_lines_by_threshold_and_asvs_test_on_their_samples():
-    # fib's lines hand asv one sample a pair of processes, in seconds: asv's median and its test on them
+    # fib's lines hand asv one sample a pair of processes, in seconds: asv's median and its
+    # test on them
     name = "bench_fib.Fib.track_call"
     steady = [42e-9 * (1 + k / 1000) for k in range(16)]
     noisy = [42e-9 * (1 + k / 20) for k in range(16)]
