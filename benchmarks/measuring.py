@@ -25,14 +25,14 @@ from repo import ROOT, ToolError
 
 #: The lines the sampling passes sample again (asv --bench patterns), each asv run adding
 #: samples from processes of its own: the fib family (control.SAMPLED, sampled in shared
-#: processes), the memory lines (a process a combination; bench_memory.py says why one sample
-#: each) and the profiling loop (its python line's level is the interpreter's hash seed, which
+#: processes), the memory lines (sampled in shared processes of their own: memory_sampling.py)
+#: and the profiling loop (its python line's level is the interpreter's hash seed, which
 #: asv's forked rounds share within a run).
 PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.")
-#: Of those, the lines only the last pass samples again.  A memory line's sample costs what its
-#: measurement does (its setting up and its runs: about 20 s a build for all of them on Zen 4),
-#: so a build gets two, its measurement's and the last pass's (taken beside its parent's); one
-#: in every pass would make the suite cost a third more, where it may grow a fifth.
+#: Of those, the lines only the last pass samples again.  The memory lines' sampling costs
+#: about 40 s a build an asv run on Zen 4 (four processes, each setting up every buffer), so
+#: a build gets its measurement's samples and the last pass's (taken beside its parent's); in
+#: every pass they would make the suite cost a third more, where it may grow a fifth.
 LAST_PASS_ONLY = (r"^bench_memory\.",)
 
 
@@ -417,8 +417,11 @@ def _sampled_seconds(results_dir, machine, commit):
                 last += seconds or 0
             else:
                 every += seconds or 0
-        every += sum(seconds or 0 for key, seconds in data.get("durations", {}).items()
+        durations = data.get("durations", {})
+        every += sum(seconds or 0 for key, seconds in durations.items()
                      if key.startswith("<setup_cache bench_fib:"))
+        last += sum(seconds or 0 for key, seconds in durations.items()
+                    if key.startswith("<setup_cache bench_memory:"))
     return every or None, last
 
 

@@ -1,28 +1,31 @@
 """Memory access patterns from L1 to RAM: seconds per element or per access (lower is better).
 
 Every class is pattern x implementation x working-set size, with the patterns, kernels and
-sizes taken from fibext.memory (the one place they are defined).  setup() allocates, touches
-and shuffles the buffers (never timed); the track_ method times the kernel itself.  Why track_
-and not time_: a 4 KiB pass takes tens of ns, below what asv's timer can resolve per call, so
-fibext.memory repeats the pass inside the kernel until a run lasts ~2 ms and divides, taking
-the best of a few runs.
+sizes taken from fibext.memory (the one place they are defined).  Every class shares one
+measurement an asv run (their common setup_cache, which asv runs once and hands each line its
+samples): memory_sampling.py prepares every line's buffers in fresh processes and times the
+lines in interleaved rounds of short runs, a process's figure a low quantile of its rounds, a
+sample the faster of a pair of processes.  How, and the numbers, are said once, in
+memory_sampling.py (PROCESSES, ROUNDS, TARGET_NS); why, in docs/measuring.md.
 
-That figure is one sample, the process's (asv runs each combination in a process of its own):
-a process's buffers sit where its pages fell, which sets a cache-sized working set's level
-more than anything within the process does, so its runs are not independent samples.  Each
-asv run adds one sample a combination, in asv's {"samples": ..., "number": ...} form: the last
-of the tools' sampling passes (benchmarks/measuring.py, LAST_PASS_ONLY) runs these lines again
-beside the other builds they compare, and asv joins the samples and stores their median with
-its 99% interval, as for bench_fib (docs/measuring.md).  The versions changed when the lines became
-samples in seconds, where they were one process's figure in ns: their history restarts there.
+Each line returns its samples in seconds, asv's {"samples": ..., "number": ...} form, and asv
+stores their median with its quartiles and 99% interval.  The last of the tools' sampling
+passes (benchmarks/measuring.py, LAST_PASS_ONLY) samples these lines again beside the other
+builds they compare, and asv joins the samples.  The versions changed when the lines became
+samples in seconds (-samples-1), and again when a sample became a pair of processes timing
+every line in interleaved rounds (-samples-2), where it was one process's best of two runs of
+one line: the figures at the shared cache moved several-fold, so the history restarts there.
 
-The grid is sized by the number of combinations, each a fresh process that imports numpy
-(docs/measurements.md has the time per commit): the pointer chase, the headline
-latency curve, gets one size per octave; the other patterns one every other octave, which
-still puts two or more sizes inside every cache level; the C reference is tracked where its
-ratio to Cython is a goal (sequential, random, chase); pure Python stops at 1 MiB.
+The grid is sized by what a sampling process holds and times (docs/measurements.md has the
+time per commit): the pointer chase, the headline latency curve, gets one size per octave;
+the other patterns one every other octave, which still puts two or more sizes inside every
+cache level; the C reference is tracked where its ratio to Cython is a goal (sequential,
+random, chase); pure Python stops at 1 MiB.
 """
 
+import itertools
+
+from . import memory_sampling
 from .common import require, safe_import
 
 memory = None
@@ -48,36 +51,44 @@ SIZES_PYTHON = [s for s in SIZES if s <= PYTHON_MAX]
 
 
 class _Memory:
-    """Shared machinery: setup() prepares one fibext.memory.Workload, track_ times it.
+    """Shared machinery: one setup_cache samples every line of every class; track_ returns
+    the line's samples.
 
     Subclasses set ``params`` and ``param_names``, and ``pattern`` or ``impl`` where they are
-    not parameters; the parameters are passed to fibext.memory.prepare by name.
+    not parameters; the parameters name what fibext.memory.prepare is given.
     """
 
     pattern = None
     impl = None
     unit = "seconds"
-    timeout = 180
-    #: Each run lasts about this long; the process's sample is the best of `repeat` runs
-    #: (a few suffice: the spread between processes is the larger one, and passes add them).
-    target_ns = 2_000_000
-    repeat = 2
+    timeout = 900
 
-    def setup(self, *params):
+    @classmethod
+    def line_key(cls, *params):
+        """The memory_sampling key of one combination of cls's parameters."""
+        options = dict(zip(cls.param_names, params))
+        pattern = options.pop("pattern", cls.pattern)
+        impl = options.pop("impl", cls.impl)
+        return memory_sampling.line_key(pattern, impl, options.pop("size"), **options)
+
+    def setup_cache(self):
+        if memory is None:
+            return {}  # every line skips in setup()
+        keys = [cls.line_key(*combo) for cls in _Memory.__subclasses__()
+                for combo in itertools.product(*cls.params)]
+        return memory_sampling.measure(keys)
+
+    def setup(self, cache, *params):
         require(memory, "fibext.memory")
-        options = dict(zip(self.param_names, params))
-        pattern = options.pop("pattern", self.pattern)
-        # prepare() allocates the buffers and writes every element: np.empty's pages are
-        # not mapped until touched, and a first touch inside the timed loop would time the
-        # page fault, not the memory.  It raises NotImplementedError (a skip) for a
-        # combination fibext.memory has no kernel for.
-        impl = options.pop("impl", self.impl)
-        self.workload = memory.prepare(pattern, impl, options.pop("size"), **options)
+        key = self.line_key(*params)
+        if key not in cache:
+            # the sampling process said why on its stderr (asv --show-stderr)
+            raise NotImplementedError(f"{key} was not sampled: no kernel, or no memory for it")
 
-    def _cost(self):
-        """This process's sample, in seconds per element (or access)."""
-        ns = self.workload.cost(repeat=self.repeat, target_ns=self.target_ns)
-        return {"samples": [ns * 1e-9], "number": 1}
+    def _cost(self, cache, *params):
+        """The line's samples, in seconds per element (or access)."""
+        return {"samples": [ns * 1e-9 for ns in cache[self.line_key(*params)]
+                            if ns is not None], "number": 1}
 
 
 class SequentialRead(_Memory):
@@ -86,10 +97,10 @@ class SequentialRead(_Memory):
     pattern = "sequential"
     params = [["cython", "c", "numpy"], DTYPES, SIZES]
     param_names = ["impl", "dtype", "size"]
-    version = "memory-sequential-samples-1"  # pinned: editing this file keeps the history
+    version = "memory-sequential-samples-2"  # pinned: editing this file keeps the history
 
-    def track_ns_per_element(self, impl, dtype, size):
-        return self._cost()
+    def track_ns_per_element(self, cache, impl, dtype, size):
+        return self._cost(cache, impl, dtype, size)
 
 
 class StridedRead(_Memory):
@@ -99,14 +110,14 @@ class StridedRead(_Memory):
 
     pattern = "strided"
     # Cython only: the C reference of this kernel is tested, and tracked for the patterns
-    # whose Cython/C ratio is a goal (sequential, random, chase); each combination costs a
-    # process start.
+    # whose Cython/C ratio is a goal (sequential, random, chase); each combination costs its
+    # buffers and its runs in every sampling process.
     params = [["cython"], STRIDES, SIZES]
     param_names = ["impl", "stride", "size"]
-    version = "memory-strided-samples-1"
+    version = "memory-strided-samples-2"
 
-    def track_ns_per_element(self, impl, stride, size):
-        return self._cost()
+    def track_ns_per_element(self, cache, impl, stride, size):
+        return self._cost(cache, impl, stride, size)
 
 
 class RandomRead(_Memory):
@@ -116,10 +127,10 @@ class RandomRead(_Memory):
     pattern = "random"
     params = [["cython", "c", "numpy"], SIZES]
     param_names = ["impl", "size"]
-    version = "memory-random-samples-1"
+    version = "memory-random-samples-2"
 
-    def track_ns_per_access(self, impl, size):
-        return self._cost()
+    def track_ns_per_access(self, cache, impl, size):
+        return self._cost(cache, impl, size)
 
 
 class PointerChase(_Memory):
@@ -129,13 +140,10 @@ class PointerChase(_Memory):
     pattern = "chase"
     params = [["cython", "c"], SIZES_FINE]
     param_names = ["impl", "size"]
-    # A longer run than the others: one DRAM access is ~100 ns, so 2 ms would be ~20 000
-    # loads; 10 ms keeps the count near lmbench's.
-    target_ns = 10_000_000
-    version = "memory-chase-samples-1"
+    version = "memory-chase-samples-2"
 
-    def track_latency(self, impl, size):
-        return self._cost()
+    def track_latency(self, cache, impl, size):
+        return self._cost(cache, impl, size)
 
 
 class Write(_Memory):
@@ -144,10 +152,10 @@ class Write(_Memory):
 
     params = [["fill", "copy"], ["cython", "numpy"], SIZES]
     param_names = ["pattern", "impl", "size"]
-    version = "memory-write-samples-1"
+    version = "memory-write-samples-2"
 
-    def track_ns_per_element(self, pattern, impl, size):
-        return self._cost()
+    def track_ns_per_element(self, cache, pattern, impl, size):
+        return self._cost(cache, pattern, impl, size)
 
 
 class PythonLoop(_Memory):
@@ -157,7 +165,7 @@ class PythonLoop(_Memory):
     impl = "python"
     params = [["sequential", "random"], SIZES_PYTHON]
     param_names = ["pattern", "size"]
-    version = "memory-python-samples-1"
+    version = "memory-python-samples-2"
 
-    def track_cost(self, pattern, size):
-        return self._cost()
+    def track_cost(self, cache, pattern, size):
+        return self._cost(cache, pattern, size)

@@ -41,31 +41,44 @@ def test_every_benchmark_is_pinned_and_reports_seconds(bench):
         assert len(tracks) == 1, cls
 
 
-def test_every_benchmark_measures_a_small_size(bench):
+def test_every_benchmark_returns_its_samples_from_the_shared_measurement(bench):
     classes = bench_classes(bench)
     assert classes, "bench_memory has no benchmark class (with params): nothing was measured"
-    for cls in classes:
-        combo = [values[0] for values in cls.params]  # the smallest size comes first
+    smallest = {cls: [values[0] for values in cls.params] for cls in classes}
+    # a quick sampling (one pair, few rounds): this checks the plumbing, not the speed
+    cache = bench.memory_sampling.measure([cls.line_key(*combo) for cls, combo in
+                                           smallest.items()], processes=2, rounds=3,
+                                          target_ns=20_000)
+    for cls, combo in smallest.items():
         b = cls()
-        b.target_ns = 50_000  # a quick run: this checks the plumbing, not the speed
-        b.setup(*combo)
-        value = getattr(b, [m for m in dir(cls) if m.startswith("track_")][0])(*combo)
-        # one sample, the process's, for asv to join with the other processes' (passes)
+        b.setup(cache, *combo)
+        value = getattr(b, [m for m in dir(cls) if m.startswith("track_")][0])(cache, *combo)
+        # one sample a pair of processes, for asv to join with the other passes'
         assert set(value) == {"samples", "number"} and len(value["samples"]) == 1, value
         (seconds,) = value["samples"]
         assert math.isfinite(seconds) and 0 < seconds < 10e-6, (cls, combo, value)
 
 
+def test_one_measurement_samples_every_combination_of_every_class(bench, monkeypatch):
+    asked = []
+    monkeypatch.setattr(bench.memory_sampling, "measure", lambda keys: asked.extend(keys) or {})
+    bench.PointerChase().setup_cache()
+    combos = sum(math.prod(len(values) for values in cls.params)
+                 for cls in bench_classes(bench))
+    assert len(asked) == len(set(asked)) == combos
+    assert bench.Write.line_key("copy", "numpy", 4096) in asked
+
+
 def test_benchmarks_skip_without_fibext_memory(bench, monkeypatch):
     monkeypatch.setattr(bench, "memory", None)
+    assert bench.PointerChase().setup_cache() == {}
     with pytest.raises(NotImplementedError, match="fibext.memory is not in this commit"):
-        bench.PointerChase().setup("c", 4096)
+        bench.PointerChase().setup({}, "c", 4096)
 
 
-def test_benchmark_skips_a_missing_kernel(bench):
-    b = bench.PointerChase()
-    with pytest.raises(NotImplementedError, match="no numpy kernel for the chase pattern"):
-        b.setup("numpy", 4096)
+def test_benchmark_skips_a_line_the_measurement_left_out(bench):
+    with pytest.raises(NotImplementedError, match="was not sampled"):
+        bench.PointerChase().setup({}, "numpy", 4096)
 
 
 def test_every_benchmark_says_in_its_version_that_it_is_in_seconds(bench):

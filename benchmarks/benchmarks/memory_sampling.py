@@ -1,0 +1,210 @@
+"""Samples of the memory lines (bench_memory), for asv, taken as sampling.py takes fib's.
+
+Each line is sampled in PROCESSES fresh interpreters, one after another.  Each prepares the
+buffers of every line first (allocated, written, shuffled: never timed), then times every line
+in turn, ROUNDS rounds of one short run each, so that a line's runs are spread over the whole
+life of the process (about ten seconds on Zen 4).  Before each timed run an untimed pass brings the buffer to where a
+repeated pass finds it (the other lines' runs have evicted it), except above COLD_FACTOR times
+the last-level cache, where no pass can keep it.  A process's figure is sampling's low quantile
+of its rounds (sampling.process_figure); a sample is the faster figure of a pair of
+consecutive processes (sampling.samples_of).  One asv run takes PROCESSES // PAIR samples; a
+build gets those of its measurement and those of the last sampling pass (measuring.py,
+LAST_PASS_ONLY), taken beside the other builds, and asv joins them.
+
+Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
+that times one line in one window of a few milliseconds sees the host's level in that window,
+which lasts tens of milliseconds and is 1.3-2x on a two-level host; spread over seconds, a low
+quantile finds the fast level in nearly every process.  What stays per process (where its
+pages fell, the processor it ran on) the faster of a pair halves.
+
+Run as a script (``python -I memory_sampling.py SPEC``) it is the child process: it imports
+the installed fibext.memory, measures and prints every round as JSON.  It needs nothing but
+the standard library and fibext (with numpy), so every old commit's environment can run it.
+"""
+
+import json
+import subprocess
+import sys
+
+#: Fresh interpreters, one after another, in one asv run: two pairs, two samples a line.
+PROCESSES = 4
+#: Rounds of each line per interpreter (every line timed once a round, in turn).
+ROUNDS = 20
+#: A timed run lasts about this long, at least one pass over the buffer.
+TARGET_NS = 200_000
+#: ...and this long where no cache holds the buffer: a DRAM access costs ~100 ns, and a short
+#: run of them would time how it starts more than how it goes on.
+COLD_TARGET_NS = 2_000_000
+#: A cold line's run shorter than this is warmed by an untimed run of the same length; a
+#: longer one pays its start once in many accesses.
+COLD_WARM_NS = 10_000_000
+#: A line whose pass is long (the largest sizes) takes fewer rounds: its timed runs in one
+#: process stay within this, and it still takes MIN_ROUNDS.
+BUDGET_NS = 40_000_000
+MIN_ROUNDS = 3
+#: Above this many times the last-level cache no cache holds a buffer: no pass warms it before
+#: its runs (_Passes), and the random read is timed over windows of its index (_Window).
+COLD_FACTOR = 1
+
+
+def line_key(pattern, impl, size, dtype="float64", stride=None):
+    """The key of one memory line: what fibext.memory.prepare is given."""
+    return json.dumps({"pattern": pattern, "impl": impl, "size": size, "dtype": dtype,
+                       "stride": stride}, sort_keys=True)
+
+
+def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
+            cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=1200):
+    """{line key: [ns per element or access, one sample a pair of processes]} of the keys
+    this commit's fibext.memory can prepare (a key it has no kernel for is left out)."""
+    from . import sampling
+
+    if processes < 1 or processes % sampling.PAIR:
+        raise ValueError(f"processes must be a positive multiple of pair ({sampling.PAIR}), "
+                         f"not {processes}")
+    spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
+                       "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
+                       "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
+                       "cold_factor": COLD_FACTOR})
+    figures = {}
+    for _ in range(processes):
+        # -I: the installed fibext, not a checkout's sources
+        child = subprocess.run([sys.executable, "-I", __file__, spec], capture_output=True,
+                               text=True, timeout=timeout)
+        if child.returncode != 0:
+            raise RuntimeError(f"the memory sampling process failed:\n{child.stderr}")
+        sys.stderr.write(child.stderr)  # the lines it left out, and why
+        for key, values in json.loads(child.stdout).items():
+            figures.setdefault(key, []).append(sampling.process_figure(values))
+    return {key: sampling.samples_of(values) for key, values in figures.items()}
+
+
+def _sample(spec):
+    """The child: every line of spec["keys"] this fibext.memory has, timed in interleaved
+    rounds; {key: [ns per element or access, a round each]}."""
+    from fibext import memory
+
+    caches = memory.cache_sizes()
+    cold_above = spec["cold_factor"] * (max(caches.values()) if caches else memory.DEFAULT_LLC)
+    lines = {}
+    for key, workload in _prepare(memory, spec["keys"]).items():
+        cold = workload.size > cold_above
+        if not cold:
+            lines[key] = _Passes(workload, spec["target_ns"])
+        elif workload.pattern == "random":
+            lines[key] = _Window(workload, spec["cold_target_ns"])
+        else:
+            lines[key] = _Passes(workload, spec["cold_target_ns"],
+                                 warm_below=spec["cold_warm_ns"])
+    out = {key: [] for key in lines}
+    keys = list(lines)
+    takes = {key: max(spec["min_rounds"], min(spec["rounds"], int(
+        spec["budget_ns"] // lines[key].run_ns))) for key in keys}
+    for r in range(spec["rounds"]):
+        # a different line first each round, so no line always follows the same one
+        first = r % max(1, len(keys))
+        for key in keys[first:] + keys[:first]:
+            if _takes(r, takes[key], spec["rounds"]):
+                out[key].append(lines[key].run())
+    return out
+
+
+def _prepare(memory, keys):
+    """{key: fibext.memory.Workload} of the keys this fibext.memory has kernels for.  The
+    implementations of one pattern and size share its buffers (one allocation, one shuffle):
+    the kernels of a line only read them, or write what they wrote (fill, copy)."""
+    workloads, shared = {}, {}
+    for key in keys:
+        options = {k: v for k, v in json.loads(key).items() if v is not None}
+        impl = options.pop("impl")
+        # the Python kernels take lists, every other one the numpy buffers
+        group = json.dumps([options, impl == "python"], sort_keys=True)
+        try:
+            memory.kernel(impl, options["pattern"], options.get("dtype", "float64"))
+            if group not in shared:
+                shared[group] = memory.prepare(impl=impl, **options)
+        except (NotImplementedError, MemoryError) as e:  # no kernel, or no room: left out
+            print(f"memory_sampling: {key} left out: {type(e).__name__}: {e}", file=sys.stderr)
+            continue
+        base = shared[group]
+        workloads[key] = memory.Workload(base.pattern, impl, base.size, base.args, base.count,
+                                         dtype=base.dtype, stride=base.stride)
+    return workloads
+
+
+class _Passes:
+    """A line timed in whole passes (a resuming pattern: in loads), each run about target_ns
+    of them, at least one pass.  Before each, an untimed warming run.  Where a cache can hold
+    the buffer (warm_below None), one pass: it brings the buffer to where a repeated pass
+    finds it.  Where none can, a run of the same length, if the run is shorter than
+    warm_below: it brings back what the other lines' runs evicted and a short run would pay
+    for (the page tables' entries: twice the cost per access on Zen 4)."""
+
+    def __init__(self, workload, target_ns, warm_below=None):
+        self.workload = workload
+        if warm_below is None:
+            workload.warm_up()
+        calls = workload.spec.first_reps
+        workload.run(calls)  # a first call, untimed: its one-time costs out of calibration
+        while True:
+            _, ns = workload.run(calls)
+            if ns >= target_ns // 4:
+                break
+            calls *= 4
+        per_call = max(ns, 1) / calls
+        self.reps = max(1, round(target_ns / per_call))
+        if warm_below is None:
+            self.warm = workload.spec.warm_reps(workload.args) or 1
+        else:
+            self.warm = self.reps if per_call * self.reps < warm_below else 0
+        self.run_ns = per_call * (self.reps + self.warm)
+
+    def run(self):
+        workload = self.workload
+        if self.warm:
+            workload.run(self.warm)
+        _, ns = workload.run(self.reps)
+        return ns / (self.reps * workload.count)
+
+
+class _Window:
+    """The random read of a buffer no cache holds, timed over windows of its index: each run
+    gathers the next target_ns worth of the permutation once (a window read twice could sit
+    in the cache), so a run is short where a whole pass would take a second.  An untimed
+    window goes first, as _Passes warms a cold run."""
+
+    #: Accesses of the calibrating window.
+    FIRST = 4096
+
+    def __init__(self, workload, target_ns):
+        self.workload = workload
+        self.data, self.index = workload.args
+        _, ns = self._gather(0, self.FIRST)
+        self.width = min(len(self.index), max(self.FIRST,
+                                              round(target_ns * self.FIRST / max(ns, 1))))
+        self.start = self.FIRST
+        self.run_ns = 2 * target_ns
+
+    def _gather(self, start, width):
+        window = self.index[start:start + width]
+        return self.workload.kernel(self.data, window, 1)
+
+    def _next(self):
+        if self.start + self.width > len(self.index):
+            self.start = 0
+        _, ns = self._gather(self.start, self.width)
+        self.start += self.width
+        return ns
+
+    def run(self):
+        self._next()  # untimed: the warming window
+        return self._next() / self.width
+
+
+def _takes(r, k, rounds):
+    """Whether a line of k rounds is timed in round r of rounds: k of them, spread."""
+    return r * k // rounds != (r - 1) * k // rounds
+
+
+if __name__ == "__main__":
+    print(json.dumps(_sample(json.loads(sys.argv[1]))))

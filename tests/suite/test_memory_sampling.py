@@ -1,0 +1,80 @@
+"""benchmarks/benchmarks/memory_sampling.py: the memory lines' sampler takes every line in
+interleaved rounds, warms what a cache can hold, reads the largest random buffers through
+windows of their index, and hands asv one sample a pair of processes."""
+
+import math
+
+import pytest
+
+from benchmarks import memory_sampling, sampling
+from fibext import memory
+
+
+def test_a_line_of_fewer_rounds_takes_exactly_that_many_spread_over_the_rounds():
+    for rounds in (1, 7, 20):
+        for k in range(1, rounds + 1):
+            taken = [r for r in range(rounds) if memory_sampling._takes(r, k, rounds)]
+            assert len(taken) == k and taken[0] == 0, (k, rounds, taken)
+            if k > 1:  # spread: no gap more than one longer than another
+                gaps = [b - a for a, b in zip(taken, taken[1:])]
+                assert max(gaps) - min(gaps) <= 1, (k, rounds, taken)
+
+
+def test_measure_refuses_processes_that_are_not_whole_pairs():
+    for processes in (0, 1, 3):
+        with pytest.raises(ValueError, match="multiple of pair"):
+            memory_sampling.measure([], processes=processes)
+
+
+def test_measure_gives_one_sample_a_pair_and_leaves_out_what_has_no_kernel(capfd):
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("chase", "cython", 4096),
+            memory_sampling.line_key("chase", "numpy", 4096)]  # numpy has no chase
+    samples = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000)
+    assert set(samples) == set(keys[:2])
+    for key, values in samples.items():
+        assert len(values) == 4 // sampling.PAIR, (key, values)
+        assert all(math.isfinite(v) and 0 < v < 1000 for v in values), (key, values)
+    assert "left out: NotImplementedError: no numpy kernel for the chase pattern" in \
+        capfd.readouterr().err
+
+
+def test_the_child_shares_buffers_across_implementations_and_not_with_python():
+    keys = [memory_sampling.line_key("random", impl, 8192) for impl in ("c", "cython",
+                                                                         "numpy", "python")]
+    workloads = memory_sampling._prepare(memory, keys)
+    data = [w.args[0] for w in workloads.values()]
+    assert data[0] is data[1] is data[2] and isinstance(data[3], list)
+    assert [w.impl for w in workloads.values()] == ["c", "cython", "numpy", "python"]
+
+
+def test_a_window_run_gathers_each_part_of_the_index_once_before_it_wraps():
+    workload = memory.prepare("random", "c", 1 << 20)
+    window = memory_sampling._Window(workload, target_ns=20_000)
+    n = len(window.index)
+    assert memory_sampling._Window.FIRST <= window.width <= n
+    read, gather = [], window._gather
+    window._gather = lambda start, width: read.append((start, width)) or gather(start, width)
+    for _ in range(2 * n // window.width + 2):
+        ns = window.run()
+        assert math.isfinite(ns) and ns > 0
+    assert len(read) == 2 * (2 * n // window.width + 2)  # a warming window, then the timed
+    assert all(start + width <= n for start, width in read)
+    # until it wraps, each window starts where the one before ended: none read twice
+    ends = [start + width for start, width in read]
+    for (start, _), previous_end in zip(read[1:], ends):
+        assert start in (previous_end, 0), read
+    assert [start for start, _ in read].count(0) >= 1
+
+
+def test_a_cached_buffer_is_warmed_by_a_pass_and_a_short_cold_run_by_one_of_its_length():
+    cached = memory_sampling._Passes(memory.prepare("chase", "c", 4096), target_ns=20_000)
+    cold = memory_sampling._Passes(memory.prepare("chase", "c", 4096), target_ns=20_000,
+                                   warm_below=10**9)
+    long_run = memory_sampling._Passes(memory.prepare("sequential", "c", 4096),
+                                       target_ns=20_000, warm_below=1)
+    assert cached.warm == 4096 // memory.LINE  # one walk around the cycle
+    assert cold.warm == cold.reps >= 1 and long_run.warm == 0
+    stream = long_run
+    for line in (cached, cold, stream):
+        assert line.run_ns > 0 and 0 < line.run() < 1000
