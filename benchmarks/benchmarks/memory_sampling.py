@@ -112,8 +112,10 @@ def _sample(spec):
 def _prepare(memory, keys):
     """{key: fibext.memory.Workload} of the keys this fibext.memory has kernels for.  The
     implementations of one pattern and size share its buffers (one allocation, one shuffle):
-    the kernels of a line only read them, or write what they wrote (fill, copy)."""
-    workloads, shared = {}, {}
+    the kernels of a line only read them, or write what they wrote (fill, copy).  The patterns
+    that only read their data share one buffer a size (prepare's shared): a process holds
+    about half what it would."""
+    workloads, shared, buffers = {}, {}, {}
     for key in keys:
         options = {k: v for k, v in json.loads(key).items() if v is not None}
         impl = options.pop("impl")
@@ -122,7 +124,7 @@ def _prepare(memory, keys):
         try:
             memory.kernel(impl, options["pattern"], options.get("dtype", "float64"))
             if group not in shared:
-                shared[group] = memory.prepare(impl=impl, **options)
+                shared[group] = memory.prepare(impl=impl, shared=buffers, **options)
         except (NotImplementedError, MemoryError) as e:  # no kernel, or no room: left out
             print(f"memory_sampling: {key} left out: {type(e).__name__}: {e}", file=sys.stderr)
             continue

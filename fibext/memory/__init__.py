@@ -28,6 +28,7 @@ int, is below one cache line, or needs more memory than the machine has availabl
 (fibext/memory/__main__.py).
 """
 
+import functools
 import operator
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
@@ -109,8 +110,9 @@ class Pattern:
     name: str
     #: cost() is nanoseconds per this: what one rep's ``count`` counts.
     per: str
-    #: (size, rng, dtype, stride) -> (args, count): the kernel's arguments before reps, as
-    #: numpy arrays (written and shuffled now), and the elements or accesses of one rep.
+    #: (size, rng, dtype, stride, data) -> (args, count): the kernel's arguments before reps,
+    #: as numpy arrays (written and shuffled now), and the elements or accesses of one rep;
+    #: data(n, dtype) makes (or, for a pattern that only reads it, shares) the data buffer.
     build: Callable
     #: The method of fibext._memory.Kernels; "{t}" stands for the dtype's suffix ("f64").
     compiled: str
@@ -127,6 +129,8 @@ class Pattern:
     resumes: bool = False
     #: Reps of the first calibration run.
     first_reps: int = 1
+    #: The kernel only reads the buffer data() gives it: prepare(shared=...) may share it.
+    reads_data: bool = False
     #: args -> reps of an untimed run before the timed ones (0: none).
     warm_reps: Callable = lambda args: 0
 
@@ -140,35 +144,35 @@ class Pattern:
         return found
 
 
-def _sequential(size, rng, dtype, stride):
+def _sequential(size, rng, dtype, stride, data):
     n = size // 8
-    return (_buffers.data(n, dtype),), n
+    return (data(n, dtype),), n
 
 
-def _strided(size, rng, dtype, stride):
+def _strided(size, rng, dtype, stride, data):
     n = size // 8
-    return (_buffers.data(n), stride), -(-n // stride)
+    return (data(n), stride), -(-n // stride)
 
 
-def _random(size, rng, dtype, stride):
+def _random(size, rng, dtype, stride, data):
     n = size // 8
     idx = _buffers.shuffled(n, rng)
     idx.flags.writeable = False
-    return (_buffers.data(n), idx), n
+    return (data(n), idx), n
 
 
-def _chase(size, rng, dtype, stride):
+def _chase(size, rng, dtype, stride, data):
     return (_buffers.chase_nodes(size // LINE, rng), 0), 1
 
 
-def _fill(size, rng, dtype, stride):
+def _fill(size, rng, dtype, stride, data):
     n = size // 8
-    return (_buffers.data(n), 1.5), n
+    return (data(n), 1.5), n
 
 
-def _copy(size, rng, dtype, stride):
+def _copy(size, rng, dtype, stride, data):
     n = size // 8
-    src, dst = _buffers.data(n), _buffers.data(n)
+    src, dst = data(n), data(n)
     dst[:] = 0.0
     return (dst, src), n
 
@@ -182,11 +186,11 @@ def _one_cycle(args):
 #: Append only (benchmark histories are keyed by the names).
 _SPECS = (
     Pattern("sequential", "element", _sequential, "sum_{t}", _py.np_sum, _py.py_sum,
-            footprint=(1.2, 6), options=("dtype",)),
+            footprint=(1.2, 6), options=("dtype",), reads_data=True),
     Pattern("strided", "element read", _strided, "sum_strided_f64", _py.np_sum_strided,
-            _py.py_sum_strided, footprint=(1.2, 6), options=("stride",)),
+            _py.py_sum_strided, footprint=(1.2, 6), options=("stride",), reads_data=True),
     Pattern("random", "access", _random, "gather_f64", _py.np_gather, _py.py_gather,
-            footprint=(3.2, 12)),
+            footprint=(3.2, 12), reads_data=True),
     # A dependent load is about a nanosecond in L1: 1024 loads before the clock means much.
     Pattern("chase", "access", _chase, "chase", None, _py.py_chase, footprint=(1.5, 3),
             resumes=True, first_reps=1024, warm_reps=_one_cycle),
@@ -302,13 +306,19 @@ class Workload:
         return best / (reps * self.count)
 
 
-def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED):
+def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED, shared=None):
     """Allocate, touch and shuffle the buffers of one measurement: a :class:`Workload`.
 
     size is the bytes of each buffer (copy reads one and writes another of this size; the
     random read also streams an int64 index of this size); n = size // 8 elements, or
     size // 64 chase nodes.  dtype matters for the sequential read only, stride for the
     strided read only.  Nothing is allocated before the size has been checked.
+
+    shared, a dict the caller keeps across calls, lets the patterns that only read their data
+    buffer (sequential, strided, random: ``Pattern.reads_data``) take it from there, made
+    read-only, instead of writing a new one: workloads of several patterns then cost one
+    buffer a size and dtype.  The patterns that write (fill, copy) and the Python lists never
+    share.
     """
     kernel(impl, pattern)  # unknown names and missing kernels fail before any allocation
     spec = PATTERN_SPECS[pattern]
@@ -321,10 +331,22 @@ def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED):
     dtype = dtype if "dtype" in spec.options else "float64"
     # As the kernels do: a stride past the end reads a[0] alone.
     stride = min(stride, size // 8) if "stride" in spec.options else None
-    args, count = spec.build(size, np.random.default_rng([seed, size]), dtype, stride)
+    data = _buffers.data
+    if shared is not None and spec.reads_data and impl != "python":
+        data = functools.partial(_shared_data, shared)
+    args, count = spec.build(size, np.random.default_rng([seed, size]), dtype, stride, data)
     if impl == "python":
         args = tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
     return Workload(pattern, impl, size, args, count, dtype=dtype, stride=stride)
+
+
+def _shared_data(shared, n, dtype="float64"):
+    """_buffers.data(n, dtype), made once a shared dict and read-only."""
+    key = (n, np.dtype(dtype).str)
+    if key not in shared:
+        shared[key] = _buffers.data(n, dtype)
+        shared[key].flags.writeable = False
+    return shared[key]
 
 
 def measure(pattern, impl, size, **options):

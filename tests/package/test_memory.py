@@ -233,3 +233,26 @@ def test_numpy_integer_sizes_accepted():
 def test_bad_options_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
         memory.prepare("strided", "c", 4096, **kwargs)
+
+
+def test_prepare_shares_the_data_of_the_patterns_that_only_read_it():
+    shared = {}
+    seq = memory.prepare("sequential", "c", 8192, shared=shared)
+    strided = memory.prepare("strided", "cython", 8192, stride=8, shared=shared)
+    rand = memory.prepare("random", "numpy", 8192, shared=shared)
+    fill = memory.prepare("fill", "c", 8192, shared=shared)
+    copy = memory.prepare("copy", "c", 8192, shared=shared)
+    listed = memory.prepare("sequential", "python", 8192, shared=shared)
+    ints = memory.prepare("sequential", "c", 8192, dtype="int64", shared=shared)
+    data = seq.args[0]
+    assert strided.args[0] is data and rand.args[0] is data and not data.flags.writeable
+    # what is written, and the Python lists, are never shared; another dtype is another buffer
+    assert all(a is not data for a in (*fill.args[:1], *copy.args[:2]))
+    assert fill.args[0].flags.writeable and isinstance(listed.args[0], list)
+    assert ints.args[0] is not data and ints.args[0].dtype == np.int64
+    assert len(shared) == 2
+    # the shared buffer reads as a buffer of its own would
+    alone = memory.prepare("strided", "cython", 8192, stride=8)
+    assert strided.run(2)[0] == alone.run(2)[0] and seq.run(1)[0] == float(sum(data))
+    # without shared, every call writes its own
+    assert memory.prepare("sequential", "c", 8192).args[0] is not data
