@@ -110,9 +110,9 @@ class Pattern:
     name: str
     #: cost() is nanoseconds per this: what one rep's ``count`` counts.
     per: str
-    #: (size, rng, dtype, stride, data) -> (args, count): the kernel's arguments before reps,
-    #: as numpy arrays (written and shuffled now), and the elements or accesses of one rep;
-    #: data(n, dtype) makes (or, for a pattern that only reads it, shares) the data buffer.
+    #: (size, rng, dtype, stride, make_data) -> (args, count): the kernel's arguments before
+    #: reps, as numpy arrays (written and shuffled now), and the elements or accesses of one
+    #: rep; make_data(n, dtype) makes (or, for a pattern that only reads it, shares) the data.
     build: Callable
     #: The method of fibext._memory.Kernels; "{t}" stands for the dtype's suffix ("f64").
     compiled: str
@@ -129,7 +129,7 @@ class Pattern:
     resumes: bool = False
     #: Reps of the first calibration run.
     first_reps: int = 1
-    #: The kernel only reads the buffer data() gives it: prepare(shared=...) may share it.
+    #: The kernel only reads the buffer make_data() gives it: prepare(shared=...) may share it.
     reads_data: bool = False
     #: args -> reps of an untimed run before the timed ones (0: none).
     warm_reps: Callable = lambda args: 0
@@ -144,35 +144,35 @@ class Pattern:
         return found
 
 
-def _sequential(size, rng, dtype, stride, data):
+def _sequential(size, rng, dtype, stride, make_data):
     n = size // 8
-    return (data(n, dtype),), n
+    return (make_data(n, dtype),), n
 
 
-def _strided(size, rng, dtype, stride, data):
+def _strided(size, rng, dtype, stride, make_data):
     n = size // 8
-    return (data(n), stride), -(-n // stride)
+    return (make_data(n), stride), -(-n // stride)
 
 
-def _random(size, rng, dtype, stride, data):
+def _random(size, rng, dtype, stride, make_data):
     n = size // 8
     idx = _buffers.shuffled(n, rng)
     idx.flags.writeable = False
-    return (data(n), idx), n
+    return (make_data(n), idx), n
 
 
-def _chase(size, rng, dtype, stride, data):
+def _chase(size, rng, dtype, stride, make_data):
     return (_buffers.chase_nodes(size // LINE, rng), 0), 1
 
 
-def _fill(size, rng, dtype, stride, data):
+def _fill(size, rng, dtype, stride, make_data):
     n = size // 8
-    return (data(n), 1.5), n
+    return (make_data(n), 1.5), n
 
 
-def _copy(size, rng, dtype, stride, data):
+def _copy(size, rng, dtype, stride, make_data):
     n = size // 8
-    src, dst = data(n), data(n)
+    src, dst = make_data(n), make_data(n)
     dst[:] = 0.0
     return (dst, src), n
 
@@ -331,10 +331,11 @@ def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED, shared=No
     dtype = dtype if "dtype" in spec.options else "float64"
     # As the kernels do: a stride past the end reads a[0] alone.
     stride = min(stride, size // 8) if "stride" in spec.options else None
-    data = _buffers.data
+    make_data = _buffers.data
     if shared is not None and spec.reads_data and impl != "python":
-        data = functools.partial(_shared_data, shared)
-    args, count = spec.build(size, np.random.default_rng([seed, size]), dtype, stride, data)
+        make_data = functools.partial(_shared_data, shared)
+    args, count = spec.build(size, np.random.default_rng([seed, size]), dtype, stride,
+                             make_data)
     if impl == "python":
         args = tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
     return Workload(pattern, impl, size, args, count, dtype=dtype, stride=stride)
