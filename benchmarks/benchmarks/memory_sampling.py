@@ -22,6 +22,7 @@ the installed fibext.memory, measures and prints every round as JSON.  It needs 
 the standard library and fibext (with numpy), so every old commit's environment can run it.
 """
 
+import inspect
 import json
 import subprocess
 import sys
@@ -84,6 +85,13 @@ def _sample(spec):
     rounds; {key: [ns per element or access, a round each]}."""
     from fibext import memory
 
+    missing = [name for name in _API if not hasattr(memory, name)]
+    missing += [f"Pattern.{name}" for name in _PATTERN_API
+                if not hasattr(getattr(memory, "Pattern", None), name)]
+    if missing:  # an older commit's fibext.memory: its lines skip, with the reason
+        print(f"memory_sampling: this fibext.memory lacks {', '.join(missing)}: "
+              f"no line sampled", file=sys.stderr)
+        return {}
     caches = memory.cache_sizes()
     cold_above = spec["cold_factor"] * (max(caches.values()) if caches else memory.DEFAULT_LLC)
     lines = {}
@@ -109,13 +117,21 @@ def _sample(spec):
     return out
 
 
+#: What the child uses of fibext.memory (older commits lack some: their lines skip).
+_API = ("cache_sizes", "DEFAULT_LLC", "prepare", "kernel", "Workload", "Pattern")
+_PATTERN_API = ("first_reps", "warm_reps", "resumes")
+
+
 def _prepare(memory, keys):
     """{key: fibext.memory.Workload} of the keys this fibext.memory has kernels for.  The
     implementations of one pattern and size share its buffers (one allocation, one shuffle):
     the kernels of a line only read them, or write what they wrote (fill, copy).  The patterns
     that only read their data share one buffer a size (prepare's shared): a process holds
     about half what it would."""
-    workloads, shared, buffers = {}, {}, {}
+    workloads, shared = {}, {}
+    # prepare(shared=...) came after the sampler: without it, every pattern its own buffers
+    buffers = {"shared": {}} if "shared" in inspect.signature(memory.prepare).parameters \
+        else {}
     for key in keys:
         options = {k: v for k, v in json.loads(key).items() if v is not None}
         impl = options.pop("impl")
@@ -124,7 +140,7 @@ def _prepare(memory, keys):
         try:
             memory.kernel(impl, options["pattern"], options.get("dtype", "float64"))
             if group not in shared:
-                shared[group] = memory.prepare(impl=impl, shared=buffers, **options)
+                shared[group] = memory.prepare(impl=impl, **options, **buffers)
         except (NotImplementedError, MemoryError) as e:  # no kernel, or no room: left out
             print(f"memory_sampling: {key} left out: {type(e).__name__}: {e}", file=sys.stderr)
             continue

@@ -78,3 +78,20 @@ def test_a_cached_buffer_is_warmed_by_a_pass_and_a_short_cold_run_by_one_of_its_
     stream = long_run
     for line in (cached, cold, stream):
         assert line.run_ns > 0 and 0 < line.run() < 1000
+
+
+def test_an_older_fibext_memory_skips_its_lines_with_the_reason(monkeypatch, capsys):
+    spec = {"keys": [memory_sampling.line_key("sequential", "c", 4096)], "rounds": 1}
+    monkeypatch.delattr(memory.Pattern, "warm_reps")
+    assert memory_sampling._sample(spec) == {}
+    assert "lacks Pattern.warm_reps: no line sampled" in capsys.readouterr().err
+
+
+def test_an_older_prepare_without_shared_gets_buffers_of_its_own(monkeypatch):
+    prepare = memory.prepare
+    monkeypatch.setattr(memory, "prepare", lambda pattern, impl, size, dtype="float64",
+                        stride=1: prepare(pattern, impl, size, dtype=dtype, stride=stride))
+    keys = [memory_sampling.line_key("sequential", "c", 8192),
+            memory_sampling.line_key("strided", "c", 8192, stride=8)]
+    seq, strided = memory_sampling._prepare(memory, keys).values()
+    assert seq.args[0] is not strided.args[0] and seq.size == strided.size == 8192
