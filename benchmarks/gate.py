@@ -13,7 +13,7 @@ exceeds 1 + threshold *and*, where asv recorded samples, asv's own significance 
 kind, which ``asv continuous --factor`` cannot express (its one verdict, by medians, could
 contradict this one).  head/base is the ratio of the values asv stores, the ones the site
 publishes: for fib, the no-op floor, pure C and memory asv's median of their samples, one a
-pair of processes (benchmarks/benchmarks/sampling.py, memory_sampling.py).  When the control line sampled
+pair of processes (benchmarks/benchmarks/sampling.py and memory_sampling.py).  When the control line sampled
 with the fib lines (control.py) moved between base and head, the machine did: those lines get
 no verdict (exit 2).
 Instruction counts (bench_instructions.py) and simulated cache misses and cycles

@@ -30,9 +30,10 @@ from repo import ROOT, ToolError
 #: asv's forked rounds share within a run).
 PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.")
 #: Of those, the lines only the last pass samples again.  The memory lines' sampling costs
-#: about 40 s a build an asv run on Zen 4 (four processes, each setting up every buffer), so
-#: a build gets its measurement's samples and the last pass's (taken beside its parent's); in
-#: every pass they would make the suite cost a third more, where it may grow a fifth.
+#: what a build's measurement of them does (processes that each set up every buffer:
+#: docs/measurements.md), so a build gets its measurement's samples and the last pass's
+#: (taken beside its parent's); in every pass they would make the suite cost a third more,
+#: where it may grow a fifth.
 LAST_PASS_ONLY = (r"^bench_memory\.",)
 
 
@@ -326,15 +327,33 @@ def confirm_regressions(settings):
               "measuring them again from the step's build to the tip's", flush=True)
     status = 0
     targets = builds.measured_of(hashes, settings.results, settings.machine)
-    for name, commits in sorted(listed.items()):
+    for names, commits in _shared_runs(listed):
         # a sampled line's new samples join its earlier ones (sample_passes)
         status = max(status, asv_run(list(dict.fromkeys(targets[c] for c in commits)),
-                                     [*asv_options(settings), "--append-samples", "--bench",
-                                      every_line_of(name)],
+                                     [*asv_options(settings), "--append-samples",
+                                      *(o for name in names for o in ("--bench",
+                                                                      every_line_of(name)))],
                                      settings.config))
     if listed:
         builds.share_all(hashes, settings.results, settings.machine)
     return status, bool(listed)
+
+
+#: Benchmarks measured together whatever is asked of them (one setup_cache samples them all):
+#: one asv run measures every listed one of them, over all their commits.
+SHARED_MEASUREMENT = ("bench_memory.",)
+
+
+def _shared_runs(listed):
+    """[(benchmark names, commits)] of one asv run each: a benchmark alone, or every listed
+    one of a SHARED_MEASUREMENT, whose commits are joined (the measurement is the cost)."""
+    runs = {}
+    for name, commits in sorted(listed.items()):
+        group = next((p for p in SHARED_MEASUREMENT if name.startswith(p)), name)
+        names, joined = runs.setdefault(group, ([], []))
+        names.append(name)
+        joined.extend(c for c in commits if c not in joined)
+    return list(runs.values())
 
 
 def every_line_of(name):

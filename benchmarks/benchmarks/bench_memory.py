@@ -61,7 +61,6 @@ class _Memory:
     pattern = None
     impl = None
     unit = "seconds"
-    timeout = 900
 
     @classmethod
     def line_key(cls, *params):
@@ -73,21 +72,26 @@ class _Memory:
 
     def setup_cache(self):
         if memory is None:
-            return {}  # every line skips in setup()
+            return {"samples": {}, "skipped": {}, "failed": {}}  # every line skips in setup()
         keys = [cls.line_key(*combo) for cls in _Memory.__subclasses__()
                 for combo in itertools.product(*cls.params)]
         return memory_sampling.measure(keys)
 
+    setup_cache.timeout = memory_sampling.TIMEOUT
+
     def setup(self, cache, *params):
         require(memory, "fibext.memory")
         key = self.line_key(*params)
-        if key not in cache:
-            # the sampling process said why on its stderr (asv --show-stderr)
-            raise NotImplementedError(f"{key} was not sampled: no kernel, or no memory for it")
+        if key in cache["failed"]:
+            raise RuntimeError(f"{key}: {cache['failed'][key]}")
+        if key not in cache["samples"]:
+            # a combination with no kernel, or no memory for its buffers: asv skips it
+            why = cache["skipped"].get(key, "no sampling process timed it")
+            raise NotImplementedError(f"{key} was not sampled: {why}")
 
     def _cost(self, cache, *params):
         """The line's samples, in seconds per element (or access)."""
-        return {"samples": [ns * 1e-9 for ns in cache[self.line_key(*params)]
+        return {"samples": [ns * 1e-9 for ns in cache["samples"][self.line_key(*params)]
                             if ns is not None], "number": 1}
 
 
@@ -111,7 +115,7 @@ class StridedRead(_Memory):
     pattern = "strided"
     # Cython only: the C reference of this kernel is tested, and tracked for the patterns
     # whose Cython/C ratio is a goal (sequential, random, chase); each combination costs its
-    # buffers and its runs in every sampling process.
+    # runs in every sampling process.
     params = [["cython"], STRIDES, SIZES]
     param_names = ["impl", "stride", "size"]
     version = "memory-strided-samples-2"

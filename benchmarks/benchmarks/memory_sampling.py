@@ -1,21 +1,25 @@
 """Samples of the memory lines (bench_memory), for asv, taken as sampling.py takes fib's.
 
 Each line is sampled in PROCESSES fresh interpreters, one after another.  Each prepares the
-buffers of every line first (allocated, written, shuffled: never timed), then times every line
-in turn, ROUNDS rounds of one short run each, so that a line's runs are spread over the whole
-life of the process (about ten seconds on Zen 4).  Before each timed run an untimed pass brings the buffer to where a
-repeated pass finds it (the other lines' runs have evicted it), except above COLD_FACTOR times
-the last-level cache, where no pass can keep it.  A process's figure is sampling's low quantile
-of its rounds (sampling.process_figure); a sample is the faster figure of a pair of
-consecutive processes (sampling.samples_of).  One asv run takes PROCESSES // PAIR samples; a
-build gets those of its measurement and those of the last sampling pass (measuring.py,
-LAST_PASS_ONLY), taken beside the other builds, and asv joins them.
+buffers of every line first (allocated, written, shuffled: never timed), then times every
+line in turn, ROUNDS rounds of one short run each, in an order shuffled each round, so that a
+line's runs are spread over the whole life of the process and follow no one line.  Before
+each timed run an untimed run brings the buffer to where a repeated pass finds it (the other
+lines' runs evicted it).  A process's figure is sampling's low quantile of its rounds
+(sampling.process_figure); a sample is the faster figure of a pair of consecutive processes
+(sampling.sample_figure).  One asv run takes PROCESSES // PAIR samples; a build gets those of
+its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONLY), taken
+beside the other builds, and asv joins them.
 
 Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
 that times one line in one window of a few milliseconds sees the host's level in that window,
-which lasts tens of milliseconds and is 1.3-2x on a two-level host; spread over seconds, a low
-quantile finds the fast level in nearly every process.  What stays per process (where its
-pages fell, the processor it ran on) the faster of a pair halves.
+which lasts tens of milliseconds; spread over seconds, a low quantile finds the fast level in
+nearly every process.  What stays per process (where its pages fell, the processor it ran on)
+the faster of a pair halves.
+
+A line that cannot be sampled costs only itself: a line with no kernel or no memory for its
+buffers is skipped with the reason, one whose kernel raises is failed with it, and a process
+that dies loses only its own figures (its partner's stand alone).
 
 Run as a script (``python -I memory_sampling.py SPEC``) it is the child process: it imports
 the installed fibext.memory, measures and prints every round as JSON.  It needs nothing but
@@ -24,12 +28,13 @@ the standard library and fibext (with numpy), so every old commit's environment 
 
 import inspect
 import json
+import random
 import subprocess
 import sys
 
 #: Fresh interpreters, one after another, in one asv run: two pairs, two samples a line.
 PROCESSES = 4
-#: Rounds of each line per interpreter (every line timed once a round, in turn).
+#: Rounds of each line per interpreter (every line timed once a round).
 ROUNDS = 20
 #: A timed run lasts about this long, at least one pass over the buffer.
 TARGET_NS = 200_000
@@ -39,13 +44,15 @@ COLD_TARGET_NS = 2_000_000
 #: A cold line's run shorter than this is warmed by an untimed run of the same length; a
 #: longer one pays its start once in many accesses.
 COLD_WARM_NS = 10_000_000
-#: A line whose pass is long (the largest sizes) takes fewer rounds: its timed runs in one
-#: process stay within this, and it still takes MIN_ROUNDS.
+#: A line whose pass is long (the largest sizes) takes fewer rounds, its runs in one process
+#: within this, but at least MIN_ROUNDS.
 BUDGET_NS = 40_000_000
 MIN_ROUNDS = 3
 #: Above this many times the last-level cache no cache holds a buffer: no pass warms it before
 #: its runs (_Passes), and the random read is timed over windows of its index (_Window).
 COLD_FACTOR = 1
+#: Seconds the whole measurement may take (bench_memory's setup_cache.timeout).
+TIMEOUT = 900
 
 
 def line_key(pattern, impl, size, dtype="float64", stride=None):
@@ -55,66 +62,106 @@ def line_key(pattern, impl, size, dtype="float64", stride=None):
 
 
 def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
-            cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=1200):
-    """{line key: [ns per element or access, one sample a pair of processes]} of the keys
-    this commit's fibext.memory can prepare (a key it has no kernel for is left out)."""
+            cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT):
+    """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
+    processes]}, "skipped": {key: why}, "failed": {key: why}}.  A process that fails loses
+    its own figures only; RuntimeError where every one did."""
     from . import sampling
 
     if processes < 1 or processes % sampling.PAIR:
         raise ValueError(f"processes must be a positive multiple of pair ({sampling.PAIR}), "
                          f"not {processes}")
-    spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
-                       "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
-                       "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
-                       "cold_factor": COLD_FACTOR})
-    figures = {}
-    for _ in range(processes):
-        # -I: the installed fibext, not a checkout's sources
-        child = subprocess.run([sys.executable, "-I", __file__, spec], capture_output=True,
-                               text=True, timeout=timeout)
-        if child.returncode != 0:
-            raise RuntimeError(f"the memory sampling process failed:\n{child.stderr}")
-        sys.stderr.write(child.stderr)  # the lines it left out, and why
-        for key, values in json.loads(child.stdout).items():
-            figures.setdefault(key, []).append(sampling.process_figure(values))
-    return {key: sampling.samples_of(values) for key, values in figures.items()}
+    outputs, errors = [], []
+    for index in range(processes):
+        spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
+                           "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
+                           "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
+                           "cold_factor": COLD_FACTOR, "seed": index})
+        try:
+            # -I: the installed fibext, not a checkout's sources
+            child = subprocess.run([sys.executable, "-I", __file__, spec],
+                                   capture_output=True, text=True,
+                                   timeout=timeout / processes)
+            if child.returncode != 0:
+                raise RuntimeError(f"exit status {child.returncode}: {child.stderr[-2000:]}")
+            outputs.append(json.loads(child.stdout))
+        except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+            errors.append(f"sampling process {index + 1} of {processes}: {e}")
+            outputs.append({})
+    if len(errors) == processes:
+        raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
+    return samples_of(outputs)
+
+
+def samples_of(outputs):
+    """measure()'s answer from the processes' outputs, in the order they ran ({} for a process
+    that failed): a line's sample a pair is the faster figure of the pair's processes that
+    timed it."""
+    from . import sampling
+
+    lines = [output.get("lines", {}) for output in outputs]
+    figures = {key: [sampling.process_figure(rounds.get(key, [])) for rounds in lines]
+               for key in dict.fromkeys(k for rounds in lines for k in rounds)}
+    out = {"samples": {}, "skipped": {}, "failed": {}}
+    for key, values in figures.items():
+        samples = sampling.samples_of(values)
+        if any(v is not None for v in samples):
+            out["samples"][key] = samples
+    for kind in ("skipped", "failed"):
+        for output in outputs:
+            for key, why in output.get(kind, {}).items():
+                if key not in out["samples"]:
+                    out[kind].setdefault(key, why)
+    return out
 
 
 def _sample(spec):
     """The child: every line of spec["keys"] this fibext.memory has, timed in interleaved
-    rounds; {key: [ns per element or access, a round each]}."""
+    rounds; {"lines": {key: [ns per element or access, a round each]}, "skipped": {key: why},
+    "failed": {key: why}}."""
     from fibext import memory
 
+    skipped, failed = {}, {}
     missing = [name for name in _API if not hasattr(memory, name)]
     missing += [f"Pattern.{name}" for name in _PATTERN_API
                 if not hasattr(getattr(memory, "Pattern", None), name)]
     if missing:  # an older commit's fibext.memory: its lines skip, with the reason
-        print(f"memory_sampling: this fibext.memory lacks {', '.join(missing)}: "
-              f"no line sampled", file=sys.stderr)
-        return {}
+        why = f"this commit's fibext.memory lacks {', '.join(missing)}"
+        return {"lines": {}, "skipped": dict.fromkeys(spec["keys"], why), "failed": {}}
     caches = memory.cache_sizes()
     cold_above = spec["cold_factor"] * (max(caches.values()) if caches else memory.DEFAULT_LLC)
     lines = {}
-    for key, workload in _prepare(memory, spec["keys"]).items():
-        cold = workload.size > cold_above
-        if not cold:
-            lines[key] = _Passes(workload, spec["target_ns"])
-        elif workload.pattern == "random":
-            lines[key] = _Window(workload, spec["cold_target_ns"])
-        else:
-            lines[key] = _Passes(workload, spec["cold_target_ns"],
-                                 warm_below=spec["cold_warm_ns"])
+    for key, workload in _prepare(memory, spec["keys"], skipped).items():
+        try:
+            if workload.size <= cold_above:
+                lines[key] = _Passes(workload, spec["target_ns"])
+            elif workload.pattern == "random":
+                lines[key] = _Window(workload, spec["cold_target_ns"])
+            else:
+                lines[key] = _Passes(workload, spec["cold_target_ns"],
+                                     warm_below=spec["cold_warm_ns"])
+        except Exception as e:  # a kernel that fails fails its own line only
+            failed[key] = f"{type(e).__name__}: {e}"
     out = {key: [] for key in lines}
-    keys = list(lines)
     takes = {key: max(spec["min_rounds"], min(spec["rounds"], int(
-        spec["budget_ns"] // lines[key].run_ns))) for key in keys}
+        spec["budget_ns"] // line.run_ns))) for key, line in lines.items()}
+    order = list(lines)
+    shuffle = random.Random(spec.get("seed", 0)).shuffle
     for r in range(spec["rounds"]):
-        # a different line first each round, so no line always follows the same one
-        first = r % max(1, len(keys))
-        for key in keys[first:] + keys[:first]:
-            if _takes(r, takes[key], spec["rounds"]):
-                out[key].append(lines[key].run())
-    return out
+        shuffle(order)  # no line always follows the same one
+        for key in order:
+            if key in out and _takes(r, takes[key], spec["rounds"]):
+                try:
+                    out[key].append(lines[key].run())
+                except Exception as e:
+                    failed[key] = f"{type(e).__name__}: {e}"
+                    del out[key]
+    return {"lines": out, "skipped": skipped, "failed": failed}
+
+
+def _takes(r, k, rounds):
+    """Whether a line of k rounds is timed in round r of rounds: k of them, spread."""
+    return r * k // rounds != (r - 1) * k // rounds
 
 
 #: What the child uses of fibext.memory (older commits lack some: their lines skip).
@@ -122,12 +169,12 @@ _API = ("cache_sizes", "DEFAULT_LLC", "prepare", "kernel", "Workload", "Pattern"
 _PATTERN_API = ("first_reps", "warm_reps", "resumes")
 
 
-def _prepare(memory, keys):
-    """{key: fibext.memory.Workload} of the keys this fibext.memory has kernels for.  The
-    implementations of one pattern and size share its buffers (one allocation, one shuffle):
-    the kernels of a line only read them, or write what they wrote (fill, copy).  The patterns
-    that only read their data share one buffer a size (prepare's shared): a process holds
-    about half what it would."""
+def _prepare(memory, keys, skipped):
+    """{key: fibext.memory.Workload} of the keys this fibext.memory can prepare; the others
+    go into skipped with the reason (no kernel, no memory).  The implementations of one
+    pattern and size share its buffers (one allocation, one shuffle): the kernels of a line
+    only read them, or write what they wrote (fill, copy).  The patterns that only read their
+    data share one buffer a size (prepare's shared), which halves what a process holds."""
     workloads, shared = {}, {}
     # prepare(shared=...) came after the sampler: without it, every pattern its own buffers
     buffers = {"shared": {}} if "shared" in inspect.signature(memory.prepare).parameters \
@@ -141,8 +188,8 @@ def _prepare(memory, keys):
             memory.kernel(impl, options["pattern"], options.get("dtype", "float64"))
             if group not in shared:
                 shared[group] = memory.prepare(impl=impl, **options, **buffers)
-        except (NotImplementedError, MemoryError) as e:  # no kernel, or no room: left out
-            print(f"memory_sampling: {key} left out: {type(e).__name__}: {e}", file=sys.stderr)
+        except (NotImplementedError, MemoryError) as e:
+            skipped[key] = f"{type(e).__name__}: {e}"
             continue
         base = shared[group]
         workloads[key] = memory.Workload(base.pattern, impl, base.size, base.args, base.count,
@@ -156,7 +203,7 @@ class _Passes:
     the buffer (warm_below None), one pass: it brings the buffer to where a repeated pass
     finds it.  Where none can, a run of the same length, if the run is shorter than
     warm_below: it brings back what the other lines' runs evicted and a short run would pay
-    for (the page tables' entries: twice the cost per access on Zen 4)."""
+    for (the page tables' entries: docs/measurements.md)."""
 
     def __init__(self, workload, target_ns, warm_below=None):
         self.workload = workload
@@ -197,10 +244,10 @@ class _Window:
     def __init__(self, workload, target_ns):
         self.workload = workload
         self.data, self.index = workload.args
-        _, ns = self._gather(0, self.FIRST)
-        self.width = min(len(self.index), max(self.FIRST,
-                                              round(target_ns * self.FIRST / max(ns, 1))))
-        self.start = self.FIRST
+        first = min(self.FIRST, len(self.index))
+        _, ns = self._gather(0, first)
+        self.width = min(len(self.index), max(first, round(target_ns * first / max(ns, 1))))
+        self.start = first
         self.run_ns = 2 * target_ns
 
     def _gather(self, start, width):
@@ -217,11 +264,6 @@ class _Window:
     def run(self):
         self._next()  # untimed: the warming window
         return self._next() / self.width
-
-
-def _takes(r, k, rounds):
-    """Whether a line of k rounds is timed in round r of rounds: k of them, spread."""
-    return r * k // rounds != (r - 1) * k // rounds
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """benchmarks/benchmarks/bench_memory.py: the asv benchmarks take their grid from
 fibext.memory, are pinned, measure, and skip what a commit lacks."""
 
+import itertools
 import math
 
 import pytest
@@ -49,6 +50,7 @@ def test_every_benchmark_returns_its_samples_from_the_shared_measurement(bench):
     cache = bench.memory_sampling.measure([cls.line_key(*combo) for cls, combo in
                                            smallest.items()], processes=2, rounds=3,
                                           target_ns=20_000)
+    assert not cache["skipped"] and not cache["failed"], cache
     for cls, combo in smallest.items():
         b = cls()
         b.setup(cache, *combo)
@@ -67,18 +69,45 @@ def test_one_measurement_samples_every_combination_of_every_class(bench, monkeyp
                  for cls in bench_classes(bench))
     assert len(asked) == len(set(asked)) == combos
     assert bench.Write.line_key("copy", "numpy", 4096) in asked
+    # asv gives the measurement its own limit, the one the sampler divides among processes
+    assert bench._Memory.setup_cache.timeout == bench.memory_sampling.TIMEOUT
+
+
+def test_every_combination_prepares_what_its_name_says(bench):
+    for cls in bench_classes(bench):
+        for combo in itertools.product(*[v if n != "size" else [4096]
+                                         for n, v in zip(cls.param_names, cls.params)]):
+            key = cls.line_key(*combo)
+            options = dict(zip(cls.param_names, combo))
+            (workload,) = bench.memory_sampling._prepare(memory, [key], {}).values()
+            assert workload.size == 4096, (cls, combo)
+            assert workload.impl == options.get("impl", cls.impl), (cls, combo)
+            assert workload.pattern == options.get("pattern", cls.pattern), (cls, combo)
+            if "dtype" in options:
+                assert workload.dtype == options["dtype"] == str(workload.args[0].dtype)
+            if "stride" in options:  # at 4 KiB (512 elements) a stride of 512 reads one
+                assert workload.stride == min(options["stride"], 512)
+                assert workload.count == -(-512 // options["stride"])
 
 
 def test_benchmarks_skip_without_fibext_memory(bench, monkeypatch):
     monkeypatch.setattr(bench, "memory", None)
-    assert bench.PointerChase().setup_cache() == {}
+    cache = bench.PointerChase().setup_cache()
+    assert cache == {"samples": {}, "skipped": {}, "failed": {}}
     with pytest.raises(NotImplementedError, match="fibext.memory is not in this commit"):
-        bench.PointerChase().setup({}, "c", 4096)
+        bench.PointerChase().setup(cache, "c", 4096)
 
 
-def test_benchmark_skips_a_line_the_measurement_left_out(bench):
-    with pytest.raises(NotImplementedError, match="was not sampled"):
-        bench.PointerChase().setup({}, "numpy", 4096)
+def test_a_line_the_measurement_left_out_skips_and_one_that_failed_fails(bench):
+    key = bench.PointerChase.line_key("c", 4096)
+    cache = {"samples": {}, "skipped": {key: "MemoryError: no room"}, "failed": {}}
+    with pytest.raises(NotImplementedError, match="was not sampled: MemoryError: no room"):
+        bench.PointerChase().setup(cache, "c", 4096)
+    with pytest.raises(NotImplementedError, match="no sampling process timed it"):
+        bench.PointerChase().setup(cache, "cython", 4096)
+    cache["failed"][key] = "IndexError: index 9 is out of bounds"
+    with pytest.raises(RuntimeError, match="IndexError: index 9 is out of bounds"):
+        bench.PointerChase().setup(cache, "c", 4096)
 
 
 def test_every_benchmark_says_in_its_version_that_it_is_in_seconds(bench):

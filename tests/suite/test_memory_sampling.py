@@ -2,6 +2,7 @@
 interleaved rounds, warms what a cache can hold, reads the largest random buffers through
 windows of their index, and hands asv one sample a pair of processes."""
 
+import dataclasses
 import math
 
 import pytest
@@ -26,23 +27,59 @@ def test_measure_refuses_processes_that_are_not_whole_pairs():
             memory_sampling.measure([], processes=processes)
 
 
-def test_measure_gives_one_sample_a_pair_and_leaves_out_what_has_no_kernel(capfd):
+def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
     keys = [memory_sampling.line_key("sequential", "c", 4096),
             memory_sampling.line_key("chase", "cython", 4096),
             memory_sampling.line_key("chase", "numpy", 4096)]  # numpy has no chase
-    samples = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000)
-    assert set(samples) == set(keys[:2])
-    for key, values in samples.items():
+    measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000)
+    assert set(measured["samples"]) == set(keys[:2]) and not measured["failed"]
+    for key, values in measured["samples"].items():
         assert len(values) == 4 // sampling.PAIR, (key, values)
         assert all(math.isfinite(v) and 0 < v < 1000 for v in values), (key, values)
-    assert "left out: NotImplementedError: no numpy kernel for the chase pattern" in \
-        capfd.readouterr().err
+    assert measured["skipped"] == {
+        keys[2]: "NotImplementedError: no numpy kernel for the chase pattern"}
+
+
+def test_a_pair_stands_on_the_process_that_timed_a_line_and_a_failed_process_costs_only_its_own():
+    a, b = "a", "b"
+    outputs = [{"lines": {a: [3.0, 2.0], b: [5.0]}},
+               {"lines": {a: [1.0]}, "skipped": {b: "MemoryError: no room"}},
+               {},  # a process that died
+               {"lines": {a: [4.0], b: [6.0]}, "failed": {}}]
+    measured = memory_sampling.samples_of(outputs)
+    assert measured["samples"] == {a: [1.0, 4.0], b: [5.0, 6.0]}
+    assert measured["skipped"] == {}  # b was sampled by the others
+    only_skipped = memory_sampling.samples_of([{"skipped": {b: "why"}}, {}])
+    assert only_skipped == {"samples": {}, "skipped": {b: "why"}, "failed": {}}
+
+
+def test_measure_fails_only_where_every_process_failed(monkeypatch):
+    monkeypatch.setattr(memory_sampling.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="(?s)every memory sampling process failed.*exit "
+                                           "status 1"):
+        memory_sampling.measure([memory_sampling.line_key("sequential", "c", 4096)],
+                                processes=2)
+
+
+def test_a_kernel_that_raises_fails_its_own_line_only(monkeypatch):
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("fill", "numpy", 4096)]
+
+    def broken(*args):
+        raise IndexError("index 9 is out of bounds")
+    monkeypatch.setitem(memory.PATTERN_SPECS, "fill",
+                        dataclasses.replace(memory.PATTERN_SPECS["fill"], numpy=broken))
+    spec = {"keys": keys, "rounds": 2, "target_ns": 20_000, "cold_target_ns": 20_000,
+            "cold_warm_ns": 10**9, "budget_ns": 10**9, "min_rounds": 1, "cold_factor": 1}
+    out = memory_sampling._sample(spec)
+    assert set(out["lines"]) == {keys[0]} and len(out["lines"][keys[0]]) == 2
+    assert out["failed"] == {keys[1]: "IndexError: index 9 is out of bounds"}
 
 
 def test_the_child_shares_buffers_across_implementations_and_not_with_python():
     keys = [memory_sampling.line_key("random", impl, 8192) for impl in ("c", "cython",
                                                                          "numpy", "python")]
-    workloads = memory_sampling._prepare(memory, keys)
+    workloads = memory_sampling._prepare(memory, keys, {})
     data = [w.args[0] for w in workloads.values()]
     assert data[0] is data[1] is data[2] and isinstance(data[3], list)
     assert [w.impl for w in workloads.values()] == ["c", "cython", "numpy", "python"]
@@ -75,16 +112,16 @@ def test_a_cached_buffer_is_warmed_by_a_pass_and_a_short_cold_run_by_one_of_its_
                                        target_ns=20_000, warm_below=1)
     assert cached.warm == 4096 // memory.LINE  # one walk around the cycle
     assert cold.warm == cold.reps >= 1 and long_run.warm == 0
-    stream = long_run
-    for line in (cached, cold, stream):
+    for line in (cached, cold, long_run):
         assert line.run_ns > 0 and 0 < line.run() < 1000
 
 
-def test_an_older_fibext_memory_skips_its_lines_with_the_reason(monkeypatch, capsys):
-    spec = {"keys": [memory_sampling.line_key("sequential", "c", 4096)], "rounds": 1}
+def test_an_older_fibext_memory_skips_its_lines_with_the_reason(monkeypatch):
+    key = memory_sampling.line_key("sequential", "c", 4096)
     monkeypatch.delattr(memory.Pattern, "warm_reps")
-    assert memory_sampling._sample(spec) == {}
-    assert "lacks Pattern.warm_reps: no line sampled" in capsys.readouterr().err
+    out = memory_sampling._sample({"keys": [key], "rounds": 1})
+    assert out == {"lines": {}, "failed": {},
+                   "skipped": {key: "this commit's fibext.memory lacks Pattern.warm_reps"}}
 
 
 def test_an_older_prepare_without_shared_gets_buffers_of_its_own(monkeypatch):
@@ -93,5 +130,41 @@ def test_an_older_prepare_without_shared_gets_buffers_of_its_own(monkeypatch):
                         stride=1: prepare(pattern, impl, size, dtype=dtype, stride=stride))
     keys = [memory_sampling.line_key("sequential", "c", 8192),
             memory_sampling.line_key("strided", "c", 8192, stride=8)]
-    seq, strided = memory_sampling._prepare(memory, keys).values()
+    seq, strided = memory_sampling._prepare(memory, keys, {}).values()
     assert seq.args[0] is not strided.args[0] and seq.size == strided.size == 8192
+
+
+def test_the_patterns_that_only_read_share_one_buffer_a_size_and_the_writers_do_not():
+    keys = [memory_sampling.line_key("sequential", "c", 8192),
+            memory_sampling.line_key("strided", "cython", 8192, stride=8),
+            memory_sampling.line_key("random", "numpy", 8192),
+            memory_sampling.line_key("fill", "cython", 8192),
+            memory_sampling.line_key("sequential", "c", 16384)]
+    seq, strided, rand, fill, larger = memory_sampling._prepare(memory, keys, {}).values()
+    assert seq.args[0] is strided.args[0] is rand.args[0]
+    assert fill.args[0] is not seq.args[0] and larger.args[0] is not seq.args[0]
+
+
+def test_lines_above_the_last_level_cache_are_timed_cold(monkeypatch):
+    keys = [memory_sampling.line_key("random", "c", 1 << 20),
+            memory_sampling.line_key("chase", "c", 1 << 20),
+            memory_sampling.line_key("sequential", "c", 1 << 20)]
+    # cold_factor 0: every buffer counts as one no cache holds
+    spec = {"keys": keys, "rounds": 2, "target_ns": 20_000, "cold_target_ns": 50_000,
+            "cold_warm_ns": 10**9, "budget_ns": 10**9, "min_rounds": 1, "cold_factor": 0}
+    made = []
+
+    def spy(base):
+        class Spy(base):
+            def __init__(self, workload, target_ns, **options):
+                made.append((base.__name__, workload.pattern, target_ns, options))
+                super().__init__(workload, target_ns, **options)
+        return Spy
+    for name in ("_Window", "_Passes"):
+        monkeypatch.setattr(memory_sampling, name, spy(getattr(memory_sampling, name)))
+    out = memory_sampling._sample(spec)
+    assert sorted(made, key=str) == sorted([
+        ("_Window", "random", 50_000, {}),
+        ("_Passes", "chase", 50_000, {"warm_below": 10**9}),
+        ("_Passes", "sequential", 50_000, {"warm_below": 10**9})], key=str)
+    assert len(out["lines"]) == 3 and all(len(r) == 2 for r in out["lines"].values())

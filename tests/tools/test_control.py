@@ -116,3 +116,18 @@ def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element('copy', 'cython', 4096)")
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element")
     assert not re.search(pattern, "bench_memory.Write.track_ns_per_element_x")
+
+
+def test_memory_regressions_share_one_asv_run_the_others_have_one_each():
+    import measuring
+    listed = {"bench_memory.Write.track_ns_per_element": ["tip"],
+              "bench_parallel.Batch.time_batch": ["tip", "c3", "c2"],
+              "bench_memory.PointerChase.track_latency": ["tip", "c3"],
+              "bench_import.Import.time_import": ["tip"]}
+    # the memory lines are one measurement (bench_memory's setup_cache): asked apart, it
+    # would be taken once a line
+    assert sorted(measuring._shared_runs(listed)) == sorted([
+        (["bench_import.Import.time_import"], ["tip"]),
+        (["bench_memory.PointerChase.track_latency", "bench_memory.Write.track_ns_per_element"],
+         ["tip", "c3"]),
+        (["bench_parallel.Batch.time_batch"], ["tip", "c3", "c2"])])
