@@ -125,6 +125,8 @@ def _sample(spec):
     missing = [name for name in _API if not hasattr(memory, name)]
     missing += [f"Pattern.{name}" for name in _PATTERN_API
                 if not hasattr(getattr(memory, "Pattern", None), name)]
+    missing += [f"Workload.{name}" for name in _WORKLOAD_API
+                if not hasattr(getattr(memory, "Workload", None), name)]
     if missing:  # an older commit's fibext.memory: its lines skip, with the reason
         why = f"this commit's fibext.memory lacks {', '.join(missing)}"
         return {"lines": {}, "skipped": dict.fromkeys(spec["keys"], why), "failed": {}}
@@ -167,6 +169,7 @@ def _takes(r, k, rounds):
 #: What the child uses of fibext.memory (older commits lack some: their lines skip).
 _API = ("cache_sizes", "DEFAULT_LLC", "prepare", "kernel", "Workload", "Pattern")
 _PATTERN_API = ("first_reps", "warm_reps", "resumes")
+_WORKLOAD_API = ("calibrate",)
 
 
 def _prepare(memory, keys, skipped):
@@ -209,15 +212,9 @@ class _Passes:
         self.workload = workload
         if warm_below is None:
             workload.warm_up()
-        calls = workload.spec.first_reps
-        workload.run(calls)  # a first call, untimed: its one-time costs out of calibration
-        while True:
-            _, ns = workload.run(calls)
-            if ns >= target_ns // 4:
-                break
-            calls *= 4
-        per_call = max(ns, 1) / calls
-        self.reps = max(1, round(target_ns / per_call))
+        # a first call, untimed: its one-time costs out of the calibration
+        workload.run(workload.spec.first_reps)
+        self.reps, per_call = workload.calibrate(target_ns)
         if warm_below is None:
             self.warm = workload.spec.warm_reps(workload.args) or 1
         else:

@@ -282,17 +282,10 @@ class Workload:
         if reps:
             self.run(reps)
 
-    def cost(self, repeat=5, target_ns=2_000_000, budget_ns=500_000_000):
-        """Nanoseconds per element (or access): the best of ``repeat`` runs of about
-        ``target_ns`` each, down to 2 runs where more would overrun ``budget_ns``.
-
-        The reps per run are calibrated first, so that a 4 KiB pass of a few tens of ns is
-        repeated until the clock's resolution and the call overhead are noise.
-        """
-        repeat = index_in(repeat, "repeat")
-        target_ns = index_in(target_ns, "target_ns")
-        budget_ns = index_in(budget_ns, "budget_ns")
-        self.warm_up()
+    def calibrate(self, target_ns):
+        """(reps, ns per rep): the reps of a run of about target_ns, from runs grown fourfold
+        from first_reps until one lasts a quarter of it, so that a 4 KiB pass of a few tens
+        of ns is repeated until the clock's resolution and the call overhead are noise."""
         reps = self.spec.first_reps
         while True:
             _, ns = self.run(reps)
@@ -300,7 +293,19 @@ class Workload:
                 break
             reps *= 4
         per_rep = max(ns, 1) / reps
-        reps = max(1, round(target_ns / per_rep))
+        return max(1, round(target_ns / per_rep)), per_rep
+
+    def cost(self, repeat=5, target_ns=2_000_000, budget_ns=500_000_000):
+        """Nanoseconds per element (or access): the best of ``repeat`` runs of about
+        ``target_ns`` each, down to 2 runs where more would overrun ``budget_ns``.
+
+        The reps per run are calibrated first (calibrate()).
+        """
+        repeat = index_in(repeat, "repeat")
+        target_ns = index_in(target_ns, "target_ns")
+        budget_ns = index_in(budget_ns, "budget_ns")
+        self.warm_up()
+        reps, per_rep = self.calibrate(target_ns)
         runs = max(2, min(repeat, int(budget_ns // (per_rep * reps))))
         best = min(self.run(reps)[1] for _ in range(runs))
         return best / (reps * self.count)

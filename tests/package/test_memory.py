@@ -256,3 +256,14 @@ def test_prepare_shares_the_data_of_the_patterns_that_only_read_it():
     assert strided.run(2)[0] == alone.run(2)[0] and seq.run(1)[0] == float(sum(data))
     # without shared, every call writes its own
     assert memory.prepare("sequential", "c", 8192).args[0] is not data
+
+
+def test_calibrate_finds_the_reps_of_a_run_of_about_the_target():
+    workload = memory.prepare("sequential", "c", 4096)
+    reps, per_rep = workload.calibrate(200_000)
+    assert reps >= 1 and per_rep > 0
+    # a 4 KiB pass takes tens of ns: a 0.2 ms run repeats it thousands of times
+    assert reps * per_rep == pytest.approx(200_000, rel=0.5) and reps > 100
+    chase = memory.prepare("chase", "c", 4096)
+    reps, _ = chase.calibrate(10)  # a run shorter than a first run: the first run's reps
+    assert reps >= 1
