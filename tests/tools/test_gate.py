@@ -1,6 +1,7 @@
 """The regression gate (benchmarks/gate.py): thresholds as asv reads them, asv compare's rule
 with a factor per kind, and the command end to end on a scratch clone."""
 
+import os
 import re
 import subprocess
 import sys
@@ -10,10 +11,17 @@ import pytest
 import drill_changes
 import gate
 import repo
+from benchmarks import sampling
 from helpers import REPO
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
+#: The sampled lines BENCH selects, and the control line the gate adds to them, as the sampling
+#: processes name them (sampling.LINES_ENV): only they are timed, as the drill does with its
+#: lines.  Unset, each process of the gate's eight asv runs (two builds, four passes) times
+#: every fib line of every variant too, about five times as long, for lines nobody compares.
+SAMPLED_LINES = (rf"^({sampling.CONTROL_KEY}|"
+                 rf"{sampling.fib_key('(cython|capi)', 90)})$")
 
 
 def _stats(samples):
@@ -135,7 +143,8 @@ def gate_clone(tmp_path_factory):
 def run_gate(clone, head):
     done = subprocess.run([sys.executable, "benchmarks/gate.py", "--base", "main", "--head", head,
                            "--machine", "gate-test-machine", *BENCH],
-                          cwd=clone, capture_output=True, text=True)
+                          cwd=clone, capture_output=True, text=True,
+                          env={**os.environ, sampling.LINES_ENV: SAMPLED_LINES})
     print(done.stdout[done.stdout.find("Gate: "):])  # the gate's table (pytest -rP shows it)
     return done
 
