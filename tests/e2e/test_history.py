@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import benchmarks.sampling as sampling
 import control
 import drill_changes
 import repo
-from helpers import ONE_PYTHON, REPO, commit_all, git, main_job, scratch_clone
+from helpers import ONE_PYTHON, commit_all, git, main_job, scratch_clone, share_asv_env
 
 pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"
@@ -46,17 +47,14 @@ def bench_lines_only(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def shared_env(tmp_path_factory):
-    """One asv environment directory for every clone of this module (asv keys environments
-    by their matrix and wheels by commit: the clones are of one repository)."""
-    return tmp_path_factory.mktemp("asv-env")
+def shared_env(asv_env):
+    """One asv environment directory for every clone of this module, the session's (asv keys
+    environments by their matrix and wheels by commit: the clones are of one repository)."""
+    return asv_env
 
 
 def clone_with_env(directory, shared_env, docs_commits=0):
-    clone = scratch_clone(directory, docs_commits)
-    (clone / ".asv").mkdir()
-    (clone / ".asv" / "env").symlink_to(shared_env)
-    return clone
+    return share_asv_env(scratch_clone(directory, docs_commits), shared_env)
 
 
 def results(clone, machine=MACHINE, root=".asv/results"):
@@ -212,8 +210,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     (tmp_path / "b").mkdir()
     fresh = tmp_path / "b" / "fibext"
     git("clone", "--quiet", str(first), str(fresh), cwd=tmp_path / "b")
-    (fresh / ".asv").mkdir()
-    (fresh / ".asv" / "env").symlink_to(shared_env)
+    share_asv_env(fresh, shared_env)
     run = ok(main_job(fresh, "-n", "3", "--machine", MACHINE, *BENCH, *ONE_PASS))
     assert "restored" in run.stdout and "Benchmarking" not in run.stdout   # nothing re-measured
     index = json.loads((fresh / ".asv" / "html" / "index.json").read_text())
@@ -329,12 +326,30 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
 
 
 @pytest.fixture
-def restore_installed_fibext():
+def restore_installed_fibext(tmp_path):
     """The quick loop installs the clone's working tree into the environment running it (the
-    tests' own): put this checkout's fibext back afterwards."""
+    tests' own): put this checkout's fibext back afterwards, the very files tests/run installed
+    (its RECORD's), kept aside before the test: pip uninstalls the clone's, and they are
+    copied back.  (Installing the checkout again built the same wheel a second time.)"""
+    import importlib.metadata
+
+    import fibext
+    site = pathlib.Path(fibext.__file__).resolve().parent.parent
+    (dist,) = [d for d in importlib.metadata.distributions(path=[str(site)])
+               if d.metadata["Name"] == "fibext"]
+    files = [f for f in dist.files if (site / f).is_file()]
+    assert any(f.name.endswith(".so") for f in files), files   # the compiled modules among them
+    kept = tmp_path / "installed-fibext"
+    for f in files:
+        (kept / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(site / f, kept / f)
     yield
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--force-reinstall", str(REPO)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "fibext"], check=True)
+    for f in files:   # a new file each, as pip writes them: never one this process maps
+        (site / f).parent.mkdir(parents=True, exist_ok=True)
+        (site / f).unlink(missing_ok=True)
+        shutil.copy2(kept / f, site / f)
+    assert all((site / f).read_bytes() == (kept / f).read_bytes() for f in files)
 
 
 def test_the_quick_loop_measures_the_working_tree_beside_main(tmp_path, shared_env,
