@@ -12,7 +12,7 @@ import drill_changes
 import gate
 import repo
 from benchmarks import sampling
-from helpers import REPO
+from helpers import REPO, share_asv_env
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
@@ -121,7 +121,7 @@ def _git(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def gate_clone(tmp_path_factory):
+def gate_clone(tmp_path_factory, asv_env):
     """A scratch clone with three branches off main: docs (a README line), comment (a comment
     in _capi.c: other bytes, the same code) and slow (the drill's 3x slower typed Cython)."""
     clone = tmp_path_factory.mktemp("gate") / "fibext"
@@ -137,7 +137,7 @@ def gate_clone(tmp_path_factory):
     drill_changes.slow_cython(clone)
     _git(*commit, "cython 3x slower", cwd=clone)
     _git("checkout", "-q", "main", cwd=clone)
-    return clone
+    return share_asv_env(clone, asv_env)
 
 
 def run_gate(clone, head):
