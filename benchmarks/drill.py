@@ -2,7 +2,7 @@
 history reports each one at its own commit, by the mechanism that should see it, and nothing
 else.
 
-    python benchmarks/drill.py [--workdir DIR] [--keep]
+    python benchmarks/drill.py [--workdir DIR] [--keep] [--asv-env DIR]
 
 On a scratch clone of main it makes the commits of COMMITS: changes that alter nothing
 measurable (a README line, a comment in a C file, a comment in a .pyx file), one compiled
@@ -217,6 +217,11 @@ def main(argv=None):
                         "inside it; default: a temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch clone")
     parser.add_argument("--source", default=str(ROOT), help="the repository to clone (this one)")
+    parser.add_argument("--asv-env", metavar="DIR",
+                        help="keep the clone's asv environments in DIR (its .asv/env a link "
+                             "to it), e.g. one that other clones of this repository share: "
+                             "asv makes each environment once, and a commit's wheel is built "
+                             "once (the tests' scratch clones do)")
     parser.add_argument("--all-pythons", action="store_true",
                         help="on every Python of asv.conf.json this machine has (default: the "
                              "one running the drill; the verdicts read its results)")
@@ -229,6 +234,9 @@ def main(argv=None):
     workdir, cleanup = scratch_dir(args.workdir)
     try:
         clone, commits = make_clone(workdir, source)
+        if args.asv_env:
+            (clone / ".asv").mkdir(exist_ok=True)
+            (clone / ".asv" / "env").symlink_to(pathlib.Path(args.asv_env).resolve())
         thresholds, where = repo.load_thresholds(clone)
         versions = pythons.provide(pythons.wanted(clone) if args.all_pythons
                                    else [running_python()], root=clone)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import fibext
-from helpers import ONE_PYTHON, REPO, SCRATCH_MACHINE, main_job, scratch_clone
+from helpers import ONE_PYTHON, REPO, SCRATCH_MACHINE, main_job, scratch_clone, share_asv_env
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own skipping acts on the mark
@@ -48,6 +48,13 @@ def own_home(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def asv_env(tmp_path_factory):
+    """The asv environment directory every scratch clone of the session links to
+    (helpers.share_asv_env): the main job's, the drill's, the gate's, the history tests'."""
+    return tmp_path_factory.mktemp("asv-env")
+
+
 class PublishedSite:
     """A scratch clone of this repository with three commits benchmarked and published."""
 
@@ -61,11 +68,15 @@ class PublishedSite:
 
 
 @pytest.fixture(scope="session")
-def published_site(tmp_path_factory):
+def published_site(tmp_path_factory, asv_env):
     """The main job run on a scratch clone: 3 commits (2 of them docs-only), the fib and
-    import benchmarks.  Shared by every test of the published history."""
-    clone = scratch_clone(tmp_path_factory.mktemp("site"), docs_commits=2)
-    args = ["--commits", "3", "--machine", SCRATCH_MACHINE, "--bench", "bench_fib|bench_import"]
+    import benchmarks, in two sampling passes (the fewest in which samples join; the default
+    four would add two more passes of every fib line and the import times, each published,
+    that no test here reads).  Shared by every test of the published history."""
+    clone = share_asv_env(scratch_clone(tmp_path_factory.mktemp("site"), docs_commits=2),
+                          asv_env)
+    args = ["--commits", "3", "--machine", SCRATCH_MACHINE, "--bench", "bench_fib|bench_import",
+            "--passes", "2"]
     first = main_job(clone, *args)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-4000:]
     return PublishedSite(clone, SCRATCH_MACHINE,
@@ -83,12 +94,14 @@ class DrillSite:
 
 
 @pytest.fixture(scope="session")
-def drill_site(tmp_path_factory):
+def drill_site(tmp_path_factory, asv_env):
     """benchmarks/drill.py, run once (docs/measurements.md has its duration per host), its
-    clone kept for the tests that look at what it published."""
+    clone kept for the tests that look at what it published, its asv environment the
+    session's (--asv-env)."""
     workdir = tmp_path_factory.mktemp("drill")
     run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "drill.py"), "--keep",
-                          "--workdir", str(workdir)], capture_output=True, text=True, timeout=1800)
+                          "--workdir", str(workdir), "--asv-env", str(asv_env)],
+                         capture_output=True, text=True, timeout=1800)
     print(run.stdout[-8000:])
     return DrillSite(run, workdir)
 

@@ -50,6 +50,17 @@ def scratch_clone(directory, docs_commits=0):
     return clone
 
 
+def share_asv_env(clone, env):
+    """clone's asv environment directory (.asv/env) made a link to env, the one directory of
+    asv environments the session's scratch clones share (conftest.py's asv_env): asv keys an
+    environment by its matrix and Python and a cached wheel by its commit, and the clones are
+    of one repository, so each environment is made once a session and main's tip built once,
+    where every clone made its own (~20-30 s each) and built the tip again."""
+    (clone / ".asv").mkdir(exist_ok=True)
+    (clone / ".asv" / "env").symlink_to(env)
+    return clone
+
+
 def main_job(clone, *args):
     """The main job (benchmarks/history.py) on a clone, as its user runs it (on the running
     Python only, unless args name --python)."""

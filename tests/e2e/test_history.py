@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import benchmarks.sampling as sampling
 import control
 import drill_changes
 import repo
-from helpers import ONE_PYTHON, REPO, commit_all, git, main_job, scratch_clone
+from helpers import ONE_PYTHON, commit_all, git, main_job, scratch_clone, share_asv_env
 
 pytestmark = pytest.mark.slow
 MACHINE = "history-test-machine"
@@ -28,20 +29,32 @@ BENCH = ["--bench", r"bench_fib\.(FibNoop|PureC)"]
 ONE_PASS = ["--passes", "1"]
 #: Two: the fewest in which samples join.
 TWO_PASSES = ["--passes", "2"]
+#: BENCH's lines as the sampling processes name them (sampling.LINES_ENV): what a test that
+#: measures BENCH reads.  Unset, each of a pass's processes times every fib line of every
+#: variant too (about 1 s a process here, where these take 0.1 s), for lines no test here
+#: reads (the drill does the same with its own lines).
+BENCH_LINES = (rf"^({re.escape(sampling.NOOP_KEY)}|"
+               rf"{sampling.pure_c_key('(latency|throughput)', '[0-9]+')})$")
+
+
+@pytest.fixture
+def bench_lines_only(monkeypatch):
+    """The sampling processes of this test's main jobs time BENCH's lines alone (the jobs
+    inherit the environment): for a test that measures BENCH, and whose every asv run selects
+    a part of it (a line that is not sampled fails its benchmark, so a run selecting more
+    fails the test instead of passing unmeasured)."""
+    monkeypatch.setenv(sampling.LINES_ENV, BENCH_LINES)
 
 
 @pytest.fixture(scope="module")
-def shared_env(tmp_path_factory):
-    """One asv environment directory for every clone of this module (asv keys environments
-    by their matrix and wheels by commit: the clones are of one repository)."""
-    return tmp_path_factory.mktemp("asv-env")
+def shared_env(asv_env):
+    """One asv environment directory for every clone of this module, the session's (asv keys
+    environments by their matrix and wheels by commit: the clones are of one repository)."""
+    return asv_env
 
 
 def clone_with_env(directory, shared_env, docs_commits=0):
-    clone = scratch_clone(directory, docs_commits)
-    (clone / ".asv").mkdir()
-    (clone / ".asv" / "env").symlink_to(shared_env)
-    return clone
+    return share_asv_env(scratch_clone(directory, docs_commits), shared_env)
 
 
 def results(clone, machine=MACHINE, root=".asv/results"):
@@ -72,7 +85,7 @@ def ok(run):
     return run
 
 
-def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
+def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env, bench_lines_only):
     clone = clone_with_env(tmp_path, shared_env)
     tip = git("rev-parse", "HEAD", cwd=clone)
     # --quick: a smoke test, kept apart
@@ -98,7 +111,8 @@ def test_partial_runs_never_stand_in_for_full_ones(tmp_path, shared_env):
     assert "commit 1 of 1" in run.stdout
 
 
-def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, shared_env):
+def test_an_unreadable_results_file_is_set_aside_and_measured_again(tmp_path, shared_env,
+                                                                   bench_lines_only):
     clone = clone_with_env(tmp_path, shared_env)
     ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *ONE_PASS))
     (path,) = [p for p in (clone / ".asv" / "results" / MACHINE).glob("*.json")
@@ -122,7 +136,10 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     drill_changes.pyx_comment(clone)
     commit_all(clone, "a comment in Cython")
     bench = ["--bench", r"bench_fib\.(Control|FibNoop)"]
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    # two sampling passes, not the default's four: the builds are still sampled side by side
+    # (what keeps the steady controls together), in half the processes.  Every fib line is
+    # sampled (no sampling.LINES_ENV): measuring a disturbed build again takes all of them.
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *TWO_PASSES))
     tip = git("rev-parse", "HEAD", cwd=clone)
 
     def disturb(commit):
@@ -140,7 +157,7 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert len(steady) == 3, steady  # the three builds: the checks of the others below need them
     noop = value(results(clone)[tip], "bench_fib.FibNoop.track_call")[0]
     disturb(tip)
-    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    run = ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *TWO_PASSES))
     assert re.search(rf"at 1 commit\(s\) \({tip[:8]} \d\.\d\dx\)", run.stdout), run.stdout
     assert "measuring their fib lines again (1 of 2)" in run.stdout
     again = results(clone)[tip]     # measured again: back among the others
@@ -157,11 +174,12 @@ def test_a_commit_sampled_on_a_disturbed_machine_is_measured_again_or_withheld(
     assert not [k for k in left[tip]["results"] if k.startswith("bench_fib.")]
     assert all(value(left[c], control.CONTROL) for c in steady if c != tip)
     # the next run measures what the commit lacks
-    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench))
+    ok(main_job(clone, "-n", "3", "--machine", MACHINE, *bench, *TWO_PASSES))
     assert value(results(clone)[tip], control.CONTROL)
 
 
-def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_env):
+def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_env,
+                                                              bench_lines_only):
     (tmp_path / "a").mkdir()
     first = clone_with_env(tmp_path / "a", shared_env, docs_commits=1)
     run = ok(main_job(first, "-n", "2", "--machine", MACHINE, "--results-branch", "--gh-pages",
@@ -192,8 +210,7 @@ def test_the_history_outlives_the_machine_on_a_results_branch(tmp_path, shared_e
     (tmp_path / "b").mkdir()
     fresh = tmp_path / "b" / "fibext"
     git("clone", "--quiet", str(first), str(fresh), cwd=tmp_path / "b")
-    (fresh / ".asv").mkdir()
-    (fresh / ".asv" / "env").symlink_to(shared_env)
+    share_asv_env(fresh, shared_env)
     run = ok(main_job(fresh, "-n", "3", "--machine", MACHINE, *BENCH, *ONE_PASS))
     assert "restored" in run.stdout and "Benchmarking" not in run.stdout   # nothing re-measured
     index = json.loads((fresh / ".asv" / "html" / "index.json").read_text())
@@ -309,16 +326,35 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
 
 
 @pytest.fixture
-def restore_installed_fibext():
+def restore_installed_fibext(tmp_path):
     """The quick loop installs the clone's working tree into the environment running it (the
-    tests' own): put this checkout's fibext back afterwards."""
+    tests' own): put this checkout's fibext back afterwards, the very files tests/run installed
+    (its RECORD's), kept aside before the test: pip uninstalls the clone's, and they are
+    copied back.  (Installing the checkout again built the same wheel a second time.)"""
+    import importlib.metadata
+
+    import fibext
+    site = pathlib.Path(fibext.__file__).resolve().parent.parent
+    (dist,) = [d for d in importlib.metadata.distributions(path=[str(site)])
+               if d.metadata["Name"] == "fibext"]
+    files = [f for f in dist.files if (site / f).is_file()]
+    assert any(f.name.endswith(".so") for f in files), files   # the compiled modules among them
+    kept = tmp_path / "installed-fibext"
+    for f in files:
+        (kept / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(site / f, kept / f)
     yield
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--force-reinstall", str(REPO)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "fibext"], check=True)
+    for f in files:   # a new file each, as pip writes them: never one this process maps
+        (site / f).parent.mkdir(parents=True, exist_ok=True)
+        (site / f).unlink(missing_ok=True)
+        shutil.copy2(kept / f, site / f)
+    assert all((site / f).read_bytes() == (kept / f).read_bytes() for f in files)
 
 
 def test_the_quick_loop_measures_the_working_tree_beside_main(tmp_path, shared_env,
-                                                               restore_installed_fibext):
+                                                               restore_installed_fibext,
+                                                               bench_lines_only):
     clone = clone_with_env(tmp_path, shared_env)
     ok(main_job(clone, "-n", "1", "--machine", MACHINE, *BENCH, *ONE_PASS))
     before = results(clone)

@@ -10,18 +10,22 @@ import pytest
 import asvresults
 import builds
 import pythons
-from helpers import main_job, scratch_clone
+from benchmarks import sampling
+from helpers import main_job, scratch_clone, share_asv_env
 
 pytestmark = pytest.mark.slow
 MACHINE = "pythons-test-machine"
 
 
-def test_the_main_job_measures_each_python_apart(tmp_path):
+def test_the_main_job_measures_each_python_apart(tmp_path, asv_env, monkeypatch):
     running = asvresults.running_python()
     others, _ = pythons.find([v for v in pythons.wanted() if v != running])
     assert others, "this machine has one Python of asv.conf.json's: the matrix needs two"
     other = sorted(others)[0]
-    clone = scratch_clone(tmp_path)
+    clone = share_asv_env(scratch_clone(tmp_path), asv_env)   # the other Python's env: new
+    # the sampling processes time the lines the run selects alone (sampling.LINES_ENV; the
+    # main job's inherit it): not the control and pure C, a third of each process
+    monkeypatch.setenv(sampling.LINES_ENV, rf"^({sampling.NOOP_KEY}|fib .*)$")
     run = main_job(clone, "-n", "1", "--machine", MACHINE, "--python", running, "--python",
                    other, "--bench", r"bench_fib\.(Fib|FibNoop)\.", "--passes", "1")
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]

@@ -1,6 +1,7 @@
 """The regression gate (benchmarks/gate.py): thresholds as asv reads them, asv compare's rule
 with a factor per kind, and the command end to end on a scratch clone."""
 
+import os
 import re
 import subprocess
 import sys
@@ -10,10 +11,17 @@ import pytest
 import drill_changes
 import gate
 import repo
-from helpers import REPO
+from benchmarks import sampling
+from helpers import REPO, share_asv_env
 
 BENCH = ["--bench", r"^bench_instructions\.FibInstructions\.",
          "--bench", r"^bench_fib\.Fib\.track_call\('(cython|capi)', 90\)$"]
+#: The sampled lines BENCH selects, and the control line the gate adds to them, as the sampling
+#: processes name them (sampling.LINES_ENV): only they are timed, as the drill does with its
+#: lines.  Unset, each process of the gate's eight asv runs (two builds, four passes) times
+#: every fib line of every variant too, about five times as long, for lines nobody compares.
+SAMPLED_LINES = (rf"^({sampling.CONTROL_KEY}|"
+                 rf"{sampling.fib_key('(cython|capi)', 90)})$")
 
 
 def _stats(samples):
@@ -113,7 +121,7 @@ def _git(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def gate_clone(tmp_path_factory):
+def gate_clone(tmp_path_factory, asv_env):
     """A scratch clone with three branches off main: docs (a README line), comment (a comment
     in _capi.c: other bytes, the same code) and slow (the drill's 3x slower typed Cython)."""
     clone = tmp_path_factory.mktemp("gate") / "fibext"
@@ -129,13 +137,14 @@ def gate_clone(tmp_path_factory):
     drill_changes.slow_cython(clone)
     _git(*commit, "cython 3x slower", cwd=clone)
     _git("checkout", "-q", "main", cwd=clone)
-    return clone
+    return share_asv_env(clone, asv_env)
 
 
 def run_gate(clone, head):
     done = subprocess.run([sys.executable, "benchmarks/gate.py", "--base", "main", "--head", head,
                            "--machine", "gate-test-machine", *BENCH],
-                          cwd=clone, capture_output=True, text=True)
+                          cwd=clone, capture_output=True, text=True,
+                          env={**os.environ, sampling.LINES_ENV: SAMPLED_LINES})
     print(done.stdout[done.stdout.find("Gate: "):])  # the gate's table (pytest -rP shows it)
     return done
 
