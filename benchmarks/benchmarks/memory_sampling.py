@@ -68,9 +68,7 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     its own figures only; RuntimeError where every one did."""
     from . import sampling
 
-    if processes < 1 or processes % sampling.PAIR:
-        raise ValueError(f"processes must be a positive multiple of pair ({sampling.PAIR}), "
-                         f"not {processes}")
+    sampling.check_processes(processes)
     outputs, errors = [], []
     for index in range(processes):
         spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,

@@ -114,12 +114,17 @@ def pure_c_key(kind, n):
     return f"pure-c {kind} {n}"
 
 
-def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, timeout=600):
-    """{line key: [ns per call, one sample a pair of processes]} of every line this commit's
-    fibext has, each of the processes timing every line rounds times."""
+def check_processes(processes, pair=PAIR):
+    """Refuse, before any process starts, a process count that is not whole pairs."""
     if processes < 1 or processes % pair:
         raise ValueError(f"processes must be a positive multiple of pair ({pair}), "
                          f"not {processes}")
+
+
+def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, timeout=600):
+    """{line key: [ns per call, one sample a pair of processes]} of every line this commit's
+    fibext has, each of the processes timing every line rounds times."""
+    check_processes(processes, pair)
     spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number,
                        "lines": os.environ.get(LINES_ENV) or ""})
     figures = {}
