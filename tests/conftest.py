@@ -33,12 +33,15 @@ def compiled_fib(request):
 def own_home(tmp_path_factory):
     """The tests and the tools they drive use a HOME of their own: asv keeps its machine file
     in ~/.asv-machine.json, and no test may read or change the user's.  pip's and npm's
-    download caches stay where they are (named explicitly), so nothing is fetched twice."""
+    download caches and ccache's compiler cache stay where they are (named explicitly), so
+    nothing is fetched or compiled twice."""
     real = pathlib.Path.home()
     home = tmp_path_factory.mktemp("home")
-    saved = {key: os.environ.get(key) for key in ("HOME", "PIP_CACHE_DIR", "npm_config_cache")}
+    saved = {key: os.environ.get(key)
+             for key in ("HOME", "PIP_CACHE_DIR", "npm_config_cache", "CCACHE_DIR")}
     os.environ.setdefault("PIP_CACHE_DIR", str(real / ".cache" / "pip"))
     os.environ.setdefault("npm_config_cache", str(real / ".npm"))
+    os.environ.setdefault("CCACHE_DIR", str(real / ".cache" / "ccache"))
     os.environ["HOME"] = str(home)
     yield home
     for key, value in saved.items():

@@ -134,3 +134,44 @@ def test_git_ignores_build_products():
                              text=True, check=True).stdout.split()
     assert not [f for f in tracked if f.endswith((".so", ".o", ".pyd"))
                 or f.split("/")[0] in ("build", "dist", ".asv")]
+
+
+@pytest.mark.slow
+def test_a_wheel_compiled_through_ccache_is_the_same_build(tmp_path):
+    """env.sh puts ccache's compiler names first on the PATH (tests/run installs it): a wheel
+    built through it, its cache cold or warm, installs the same bytes as one built without,
+    so a build's identity (builds.py) does not depend on the machine having ccache."""
+    import builds
+    masquerade = pathlib.Path("/usr/lib/ccache")
+    assert (masquerade / "gcc").exists(), "tests/run installs ccache"
+    src = tmp_path / "src"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    for name in tracked:
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, src / name)
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p != str(masquerade)]
+    cache = {**os.environ, "CCACHE_DIR": str(tmp_path / "ccache")}
+
+    def wheel(name, through_ccache):
+        """asv.conf.json's build command, in the one directory asv builds every commit in."""
+        shutil.rmtree(src / "build", ignore_errors=True)
+        env = {**cache, "PATH": os.pathsep.join([str(masquerade)] * through_ccache + path)}
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                        "--no-build-isolation", "-w", str(tmp_path / name), str(src)],
+                       env=env, check=True, capture_output=True, text=True)
+        (built,) = (tmp_path / name).glob("fibext-*.whl")
+        return builds.wheel_members(built)
+
+    def hits():
+        stats = subprocess.run(["ccache", "--print-stats"], env=cache, capture_output=True,
+                               text=True, check=True).stdout
+        counts = dict(line.split("\t") for line in stats.splitlines() if "\t" in line)
+        return int(counts["direct_cache_hit"]) + int(counts["preprocessed_cache_hit"])
+
+    plain = wheel("plain", False)
+    assert any(name.endswith(".so") for name in plain)
+    assert wheel("cold", True) == plain
+    before = hits()
+    assert wheel("warm", True) == plain
+    assert hits() > before   # compiled from the cache, not again
