@@ -298,15 +298,27 @@ def _passes_over(hashes, identities, measured, settings):
     return [t for t in dict.fromkeys(targets.get(c) for c in hashes) if t in chosen]
 
 
+def disturbed_bench(bench):
+    """The asv --bench patterns that measure a disturbed build again: what the run measured
+    of the control's lines (control.SAMPLED, narrowed to each of its --bench patterns) and the
+    control itself, which judges the new measurement; all of control.SAMPLED where the run
+    selected everything.  A line the run did not measure is not the disturbed one."""
+    if not bench:
+        return [control.SAMPLED]
+    return [*(rf"^(?=.*?(?:{p}))(?:{control.SAMPLED})" for p in bench),
+            every_line_of(control.CONTROL)]
+
+
 def _measure_disturbed_again(settings, hashes):
     """A build sampled on a disturbed machine is measured again, or withheld (control.py);
     every commit of it then gets the new results."""
     targets = list(dict.fromkeys(builds.measured_of(hashes, settings.results,
                                                     settings.machine).values()))
+    options = [*asv_options(settings),
+               *(o for p in disturbed_bench(settings.bench) for o in ("--bench", p))]
     codes = []
     control.measure_again(
-        lambda commits: codes.append(asv_run(commits, [*asv_options(settings), "--bench",
-                                                       control.SAMPLED], settings.config)),
+        lambda commits: codes.append(asv_run(commits, options, settings.config)),
         settings.results, settings.machine, targets, repo.load_thresholds()[0])
     builds.share_all(hashes, settings.results, settings.machine)
     return max(codes, default=0)

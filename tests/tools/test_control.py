@@ -1,6 +1,8 @@
 """The control line (benchmarks/control.py): which commits were sampled on a disturbed machine,
 and what the main job does about them.  End to end on real results: test_history.py."""
 
+import re
+
 import pytest
 
 import control
@@ -111,7 +113,6 @@ def test_the_timed_regressions_are_measured_again_from_their_step_to_the_tip(tmp
         "bench_parallel.Batch.time_batch": ["tip", "c3", "c2"]}
     assert measuring.timed_regressions(tmp_path / "no-site", benchmarks, hashes) == {}
     # asv matches --bench against "name(params)": the pattern takes every combination, no other
-    import re
     pattern = measuring.every_line_of("bench_memory.Write.track_ns_per_element")
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element('copy', 'cython', 4096)")
     assert re.search(pattern, "bench_memory.Write.track_ns_per_element")
@@ -131,3 +132,29 @@ def test_memory_regressions_share_one_asv_run_the_others_have_one_each():
         (["bench_memory.PointerChase.track_latency", "bench_memory.Write.track_ns_per_element"],
          ["tip", "c3"]),
         (["bench_parallel.Batch.time_batch"], ["tip", "c3", "c2"])])
+
+
+@pytest.mark.parametrize("bench, measured, not_measured", [
+    ((), ["bench_fib.Fib.track_call('cython', 90)", "bench_fib.FibNoop.track_call",
+          "bench_fib.Control.track_call"], ["bench_memory.Write.track_ns_per_element"]),
+    ((r"bench_fib\.(FibNoop|PureC)",),
+     ["bench_fib.FibNoop.track_call", "bench_fib.PureC.track_latency(0)",
+      "bench_fib.Control.track_call"],
+     ["bench_fib.Fib.track_call('cython', 90)", "bench_fib.Control.track_call_x"]),
+    ((r"Fib\.track_call\('capi'", "bench_memory"),
+     ["bench_fib.Fib.track_call('capi', 90)", "bench_fib.Control.track_call"],
+     ["bench_fib.Fib.track_call('cython', 90)", "bench_memory.Write.track_ns_per_element",
+      "bench_fib.FibNoop.track_call"]),
+])
+def test_a_disturbed_build_is_measured_again_in_what_the_run_measured(bench, measured,
+                                                                     not_measured):
+    """The control's lines the run selected, and the control that judges them again: a line
+    the run did not measure is not the disturbed one, and measuring it would cost the time of
+    every fib line (asv selects a benchmark when any --bench pattern finds its name)."""
+    import measuring
+    patterns = measuring.disturbed_bench(bench)
+
+    def selected(name):
+        return any(re.search(p, name) for p in patterns)
+    assert [n for n in measured if not selected(n)] == []
+    assert [n for n in not_measured if selected(n)] == []
