@@ -259,7 +259,8 @@ def run_until(args, cwd, marker, delay, group=True):
 
 
 def test_a_job_killed_at_any_moment_loses_nothing_and_leaves_nothing_running(tmp_path,
-                                                                            shared_env):
+                                                                            shared_env,
+                                                                            bench_lines_only):
     """SIGKILL the main job's process group at every phase of its run, run it again each time;
     every kill point is reached.  What asv left running after a kill (its forkserver sits in a
     process group of its own) is ended by the next run, which says so.  At the end the history
