@@ -6,8 +6,8 @@ results, and asv measures only a build not measured yet (or the benchmarks its m
 lacks), publishing after each.  Then a build whose control line stands out is measured again,
 or withheld (control.py), and each timed step the published Regressions page lists is measured
 again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control, the
-memory lines, the profiling loop: PASSED) of the builds measured in one run are then sampled
-again side by side, pass after pass over all of them, their samples joined (sample_passes).
+memory lines, the profiling loop, import, parallel, two threads: PASSED: every wall-time line)
+of the builds measured in one run are then sampled again side by side, pass after pass over all of them, their samples joined (sample_passes).
 asv_run() is the one way the tools hand commits to asv.
 """
 
@@ -25,10 +25,13 @@ from repo import ROOT, ToolError
 
 #: The lines the sampling passes sample again (asv --bench patterns), each asv run adding
 #: samples from processes of its own: the fib family (control.SAMPLED, sampled in shared
-#: processes), the memory lines (sampled in shared processes of their own: memory_sampling.py)
-#: and the profiling loop (its python line's level is the interpreter's hash seed, which
-#: asv's forked rounds share within a run).
-PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.")
+#: processes), the memory lines (sampled in shared processes of their own: memory_sampling.py),
+#: the profiling loop (its level is the forkserver's, which asv's rounds share within a run),
+#: and the lines asv times itself (import, parallel, two threads), each run a few samples:
+#: every wall-time line's samples come from as many time windows as there are passes, each
+#: taken beside the parent build's, not from one run whose level they would all share.
+PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.", r"^bench_import\.",
+          r"^bench_parallel\.", r"^bench_smt\.")
 #: Of those, the lines only the last pass samples again.  The memory lines' sampling costs
 #: what a build's measurement of them does (processes that each set up every buffer:
 #: docs/measurements.md), so a build gets its measurement's samples and the last pass's
@@ -263,7 +266,9 @@ SAMPLED_NAMES = ("bench_fib.Fib.track_call", "bench_fib.FibNoop.track_call",
                  "bench_memory.RandomRead.track_ns_per_access",
                  "bench_memory.PointerChase.track_latency",
                  "bench_memory.Write.track_ns_per_element", "bench_memory.PythonLoop.track_cost",
-                 "bench_profile.FibProfile.time_loop")
+                 "bench_profile.FibProfile.time_loop", "bench_import.ImportModule.timeraw_import",
+                 "bench_parallel.Batch.time_batch", "bench_smt.Alone.time_alone",
+                 "bench_smt.Pair.time_pair")
 
 
 def selects_sampled(pattern):

@@ -16,7 +16,9 @@ class ImportModule:
     params = [COMPILED_MODULES]
     param_names = ["module"]
     number = 1  # a module imports once per process; each sample is a fresh process
-    repeat = 20
+    # asv's 2 rounds of 5 a run, and each sampling pass (benchmarks/measuring.py) one run more:
+    # 40 samples over the default 4 passes, as one run of 2 x 20 gave, from 4 time windows.
+    repeat = 5
     warmup_time = 0
     version = "import-1"
 

@@ -21,7 +21,9 @@ class _Pinned:
     """Shared set-up: the two CPUs the threads are pinned to, chosen in setup."""
 
     number = 1  # one run is 3-5 ms: far above the timer's resolution
-    repeat = 20
+    # 2 rounds of 5 a run, one run a sampling pass (benchmarks/measuring.py): 40 samples over
+    # the default 4 passes, as one run of 2 x 20 gave, from 4 time windows.
+    repeat = 5
     warmup_time = 0  # nothing to warm: the kernels touch no memory
     timeout = 60
 

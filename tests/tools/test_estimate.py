@@ -2,6 +2,7 @@
 measurements and the further sampling passes over the builds measured."""
 
 import json
+import pathlib
 import re
 
 import pytest
@@ -39,7 +40,8 @@ def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
         "result_columns": columns,
         "results": {"bench_fib.FibNoop.track_call": [[1e-8], [], "1", 1700, 2.0],
                     "bench_memory.Read.track_ns_per_element": [[1.0], [], "1", 1800, 9.0],
-                    "bench_parallel.Batch.time_batch": [[0.1], [], "1", 1900, 20.0]},
+                    "bench_instructions.FibInstructions.track_instructions":
+                        [[500.0], [], "1", 1900, 20.0]},
         "durations": {"<setup_cache bench_fib:30>": 30.0, "<build>": 5.0}}))
     at = measuring._sampled_at(tmp_path, "m", "c" * 40)
     name = f"{'c' * 8}-virtualenv-py3.11.json"
@@ -81,12 +83,29 @@ def test_a_selection_of_memory_lines_alone_waits_for_the_last_pass(monkeypatch):
     assert len(runs) == 1 and runs[0][runs[0].index("--bench") + 1] == r"^bench_memory\.Write"
 
 
-def test_the_passes_sample_the_fib_family_and_every_memory_line():
+def test_the_passes_sample_every_wall_time_line_and_no_count():
     for name in measuring.SAMPLED_NAMES:
         assert any(re.match(p, name) for p in measuring.PASSED), name
-    assert measuring.selects_sampled(r"bench_memory\.PointerChase")
-    assert measuring.selects_sampled(r"bench_profile\.")
-    assert not measuring.selects_sampled(r"bench_parallel\.")
+    for pattern in (r"bench_memory\.PointerChase", r"bench_profile\.", r"bench_parallel\.",
+                    r"bench_import\.", r"bench_smt\.Pair"):
+        assert measuring.selects_sampled(pattern), pattern
+    # exact or simulated counts: one valgrind process a build is the whole measurement
+    assert not measuring.selects_sampled(r"bench_(instructions|cache)\.")
+
+
+def test_every_benchmark_asv_times_is_one_the_passes_sample(bench_module):
+    """A time_ or timeraw_ benchmark added to the suite is sampled in every time window the
+    passes open, as the others are, not in its measurement's run alone."""
+    import benchmarks
+    timed = []
+    for path in sorted(pathlib.Path(benchmarks.__file__).parent.glob("bench_*.py")):
+        module = bench_module(path.stem)
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                timed += [f"{path.stem}.{cls.__name__}.{name}" for name in dir(cls)
+                          if name.startswith(("time_", "timeraw_"))]
+    assert timed
+    assert [n for n in timed if n not in measuring.SAMPLED_NAMES] == []
 
 
 def test_a_pattern_with_global_flags_is_sampled_in_every_pass_not_refused():
