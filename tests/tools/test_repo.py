@@ -28,7 +28,14 @@ def test_configured_thresholds_have_no_catch_all_above_counts():
     thresholds, source = repo.load_thresholds()
     assert source == "asv.conf.json regressions_thresholds"
     assert repo.threshold_for(thresholds, "bench_instructions.FibInstructions.x") == 0.005
-    assert repo.threshold_for(thresholds, "bench_instructions.MemoryInstructions.x") == 0.005
+    # where pymalloc's pools move a call's count (docs/measurements.md), the measured spread
+    # sets it; the compiled fib variants allocate nothing and keep the exact threshold
+    assert repo.threshold_for(thresholds, "bench_instructions.MemoryInstructions.x") == 0.02
+    for variant, threshold in (("python", 0.01), ("ctypes", 0.01), ("capi_varargs", 0.005),
+                               ("cython", 0.005)):
+        assert repo.threshold_for(
+            thresholds, f"bench_instructions.FibInstructions.track_instructions('{variant}', 90)"
+        ) == threshold, variant
     # every time kind has its own entry: none falls back to asv's 5% default
     for name in ("bench_fib.Fib.track_call('capi', 90)", "bench_fib.FibNoop.track_call",
                  "bench_fib.PureC.track_latency(90)", "bench_import.ImportModule.timeraw_x",
