@@ -66,8 +66,9 @@ def parse(argv=None):
     parser.add_argument("--passes", type=int, default=sampling.PASSES,
                         help="sampling passes of the sampled lines over the builds measured, "
                              f"side by side (default {sampling.PASSES}; each adds "
-                             f"{sampling.SAMPLES_A_PASS} samples a fib line, the "
-                             "last one a memory line)")
+                             f"{sampling.SAMPLES_A_PASS} samples a fib line and a few "
+                             "to the lines asv times itself; the last also samples the "
+                             "memory lines)")
     parser.add_argument("--quick", action="store_true",
                         help="one sample per benchmark, kept in .asv/quick/: a smoke test")
     parser.add_argument("--publish-only", action="store_true",
