@@ -106,8 +106,9 @@ def _cython_pages(package_dir, files, cache):
     """The directory holding `cython -a`'s page of each of files: the cached one for these
     inputs, or one made now (the cache keeps the newest inputs' pages only)."""
     import Cython
+    inputs = _inputs(package_dir)
     digest = hashlib.sha256(f"Cython {Cython.__version__}".encode())
-    for path in _inputs(package_dir):
+    for path in inputs:
         digest.update(f"\0{path.name}\0".encode() + path.read_bytes())
     digest.update("\0".join(path.name for path in files).encode())
     pages = cache / digest.hexdigest()[:16]
@@ -117,7 +118,7 @@ def _cython_pages(package_dir, files, cache):
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         package = pathlib.Path(tmp) / "fibext"
         package.mkdir()
-        for path in _inputs(package_dir):
+        for path in inputs:
             shutil.copy2(path, package / path.name)
         # One compiler process for all files; -I finds "fibext.<name>" cimports; each file's
         # own "# cython:" lines set its directives, as in the build.

@@ -6,8 +6,9 @@ results, and asv measures only a build not measured yet (or the benchmarks its m
 lacks), publishing after each.  Then a build whose control line stands out is measured again,
 or withheld (control.py), and each timed step the published Regressions page lists is measured
 again before it stands.  The sampled lines (fib, the no-op floor, pure C, the control, the
-memory lines, the profiling loop, import, parallel, two threads: PASSED: every wall-time line)
-of the builds measured in one run are then sampled again side by side, pass after pass over all of them, their samples joined (sample_passes).
+memory lines, the profiling loop, import, parallel, two threads: PASSED, every wall-time
+line) of the builds measured in one run are then sampled again side by side, pass after pass
+over all of them, their samples joined (sample_passes).
 asv_run() is the one way the tools hand commits to asv.
 """
 
@@ -116,17 +117,23 @@ def _sampled_selected(pattern):
     return [n for n in SAMPLED_NAMES if re.search(pattern, n)]
 
 
-def not_last_only(pattern):
-    """asv's --bench pattern narrowed to the lines every pass samples: what pattern selects
-    (asv searches each name with it), less LAST_PASS_ONLY's.  A pattern that cannot be
-    wrapped (one opening with global flags) is returned as it is: its lines are then sampled
-    in every pass, which costs time and loses nothing."""
-    narrowed = rf"^(?!{'|'.join(f'(?:{p})' for p in LAST_PASS_ONLY)})(?=.*?(?:{pattern}))"
+def _narrowed(pattern, within, otherwise):
+    """One asv --bench regex for what pattern selects (asv searches each name with it) among
+    what the regex body `within` matches at the name's start; otherwise where pattern cannot
+    be wrapped (one opening with global flags)."""
+    narrowed = rf"^(?=.*?(?:{pattern})){within}"
     try:
         re.compile(narrowed)
     except re.error:
-        return pattern
+        return otherwise
     return narrowed
+
+
+def not_last_only(pattern):
+    """asv's --bench pattern narrowed to the lines every pass samples: what pattern selects,
+    less LAST_PASS_ONLY's.  A pattern that cannot be wrapped is returned as it is: its lines
+    are then sampled in every pass, which costs time and loses nothing."""
+    return _narrowed(pattern, f"(?!{'|'.join(f'(?:{p})' for p in LAST_PASS_ONLY)})", pattern)
 
 
 class Estimate:
@@ -310,7 +317,7 @@ def disturbed_bench(bench):
     selected everything.  A line the run did not measure is not the disturbed one."""
     if not bench:
         return [control.SAMPLED]
-    return [*(rf"^(?=.*?(?:{p}))(?:{control.SAMPLED})" for p in bench),
+    return [*(_narrowed(p, f"(?:{control.SAMPLED})", control.SAMPLED) for p in bench),
             every_line_of(control.CONTROL)]
 
 
