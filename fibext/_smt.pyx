@@ -12,9 +12,10 @@ released, and returns a value that depends on every step (so the compiler must r
 - int_chain: x = x * M + C, then x ^= x >> 29 (a 64-bit LCG step and an xorshift): the
   multiply, add, shift and xor of each step wait for the step before; the xorshift makes the
   recurrence nonlinear, so no closed form exists to fold it into.
-- add_chain: 8 dependent integer adds per iteration written in x86-64 assembly, so the
-  compiler can neither merge nor reorder them; a dependent add takes one cycle on every
-  x86-64 core, so add_chain's adds per ns is the clock the core really ran at.
+- add_chain: 8 dependent register-to-register integer adds per iteration written in x86-64
+  assembly, so the compiler can neither merge nor reorder them; such an add takes one cycle
+  on every x86-64 core (an add of an immediate does not: recent Intel cores fold those at
+  rename), so add_chain's adds per ns is the clock the core really ran at.
 
 width 1 is one chain: latency-bound, the units mostly idle between steps.  width 8 runs 8
 independent chains side by side: more work in flight than one chain's latency hides, so the
@@ -85,11 +86,14 @@ cdef extern from *:
     #if defined(__x86_64__) && defined(__GNUC__)
     #define FIBEXT_ADD_CHAIN 1
     static uint64_t fibext_add_chain(int64_t n, uint64_t x) {
+        const uint64_t one = 1;
         for (int64_t i = 0; i < n; i++)
-            /* volatile and in assembly: the compiler sees neither the adds nor their sum */
-            __asm__ volatile("add $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\t"
-                             "add $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0"
-                             : "+r"(x));
+            /* volatile and in assembly: the compiler sees neither the adds nor their sum.
+               A register operand, not an immediate: Intel cores since Golden Cove fold
+               dependent add-immediates at rename, several a cycle. */
+            __asm__ volatile("add %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\t"
+                             "add %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0"
+                             : "+r"(x) : "r"(one));
         return x;
     }
     #else

@@ -569,9 +569,9 @@ def measure_smt(pairing, width=1, iterations=SMT_ITERATIONS, repeat=5, cpus=None
 
 
 def effective_clock(iterations=2_000_000, repeat=40):
-    """GHz the core really runs at: dependent integer adds per ns (one cycle each on every
-    x86-64 core; fibext._smt.add_chain), the fastest of `repeat` runs (~5 ms each: many
-    short runs, so that one of them finds the CPU to itself on a busy machine).  None where
+    """GHz the core really runs at: dependent register-to-register adds per ns (one cycle each
+    on every x86-64 core; fibext._smt.add_chain), the fastest of `repeat` runs (~5 ms each:
+    many short runs, so that one of them finds the CPU to itself on a busy machine).  None where
     the build has no add chain (not x86-64)."""
     if not _smt.HAVE_ADD_CHAIN:
         return None
