@@ -6,6 +6,7 @@ verdicts: each injected change at its own commit, by its mechanisms, and nothing
 import html
 import json
 import math
+import statistics
 from dataclasses import dataclass
 
 import steps as step_fit
@@ -122,6 +123,47 @@ def supported(nominal, threshold, noise):
     |log step| > log(1 + threshold) + 2 log(1 + noise)."""
     return nominal is not None and (abs(math.log(nominal))
                                     > math.log1p(threshold) + 2 * math.log1p(noise))
+
+
+def time_changes(steps, variant):
+    """[(index, direction)] of the drill's commits that change variant's wall time."""
+    return [(i, expect[variant][0]) for i, expect in
+            enumerate((step.expect for step in steps), start=1)
+            if variant in expect and "time" in expect[variant][1]]
+
+
+def nominal_line(values, changes, nominal):
+    """The line the edits would make if each moved it by exactly nominal: values divided by
+    the median of their own level (between the changes: the host's noise, code placement
+    included) and multiplied by the nominal level.  None where a level has no value."""
+    bounds = [0] + [i for i, _ in changes] + [len(values)]
+    line, level = [None] * len(values), 1.0
+    for k, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        if k:
+            level *= nominal if changes[k - 1][1] == "slower" else 1 / nominal
+        known = [v for v in values[start:end] if v is not None]
+        if not known:
+            return None
+        middle = statistics.median(known)
+        line[start:end] = [None if v is None else level * v / middle for v in values[start:end]]
+    return line
+
+
+def fit_finds(line, changes, nominal, threshold):
+    """Whether asv's step fit, on this host's own noise and weights (line: the variant's
+    series), would report a step of nominal size at each of its changes, in its direction.
+    asv's fit (a Potts model whose penalty grows with the line's spread and the number of
+    levels) misses a short plateau a few times the noise high: the threshold and the noise
+    alone (supported) do not say whether a step is there to be found."""
+    if nominal is None or not changes:
+        return False
+    synthetic = nominal_line(line["value"], changes, nominal)
+    if synthetic is None:
+        return False
+    weights = line["weight"] if None not in line["weight"] else None
+    found = {(i, "slower" if after > before else "faster")
+             for i, before, after in step_fit.time_steps(synthetic, weights, threshold)}
+    return found == set(changes)
 
 
 def check(reports, commits, steps, time_supported=lambda variant: True, time_verdicts=True):
