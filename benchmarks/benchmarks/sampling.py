@@ -114,6 +114,11 @@ def pure_c_key(kind, n):
     return f"pure-c {kind} {n}"
 
 
+#: The parts of a pure-C latency (latency_of_parts): a child's rounds, never a line of their own.
+PURE_C_SERIAL = pure_c_key("serial", "")
+PURE_C_FENCE = pure_c_key("fence", "")
+
+
 def check_processes(processes, pair=PAIR):
     """Refuse, before any process starts, a process count that is not whole pairs."""
     if processes < 1 or processes % pair:
@@ -138,7 +143,27 @@ def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, ti
         for key, values in json.loads(child.stdout).items():
             figures.setdefault(key, []).append(process_figure(values))
     # every process times the same lines (the same fibext, the same spec)
-    return {key: samples_of(values, pair) for key, values in figures.items()}
+    return {key: samples_of(values, pair) for key, values in latency_of_parts(figures).items()}
+
+
+def latency_of_parts(figures):
+    """figures with each pure-C latency made from its parts, process by process: the
+    process's figure of the serialised calls less its figure of the fence alone, never
+    below 0.  Best against best, as fibext.time_c takes it: a round whose fence alone ran
+    slow (a neighbour, an interrupt) makes that round's difference look too fast, and a low
+    quantile of per-round differences picks exactly those rounds."""
+    out = {key: values for key, values in figures.items()
+           if not key.startswith((PURE_C_SERIAL, PURE_C_FENCE))}
+    for key in figures:
+        if key.startswith(PURE_C_SERIAL):
+            n = key.removeprefix(PURE_C_SERIAL)
+            fences = figures.get(PURE_C_FENCE + n, [])
+            if len(fences) != len(figures[key]):
+                raise ValueError(f"{key}: {len(figures[key])} figures, {len(fences)} of its fence")
+            out[pure_c_key("latency", n)] = [
+                None if serial is None or fence is None else max(serial - fence, 0.0)
+                for serial, fence in zip(figures[key], fences)]
+    return out
 
 
 def _sample(spec):
@@ -164,6 +189,10 @@ def _sample(spec):
     timers[CONTROL_KEY] = timeit.Timer("control(n)", "control = _control; n = _n",
                                        globals={"_control": control, "_n": max(ns)})
     time_c = getattr(fibext, "time_c", None)
+    try:
+        from fibext._capi import time_c as time_c_parts  # (throughput, serial, fence) ns a call
+    except ImportError:  # a commit before the parts
+        time_c_parts = None
     wanted = re.compile(spec.get("lines") or "")
     timers = {key: timer for key, timer in timers.items() if wanted.search(key)}
     pure_c = [n for n in ns if wanted.search(pure_c_key("latency", n))
@@ -175,11 +204,16 @@ def _sample(spec):
         first = r % max(1, len(keys))
         for key in keys[first:] + keys[:first]:
             samples[key].append(timers[key].timeit(number) / number * 1e9)
-        if pure_c:
-            for n in pure_c:
+        for n in pure_c:
+            if time_c_parts is not None:  # the latency is made of its parts' figures
+                throughput, serial, fence = time_c_parts(n, number)
+                samples.setdefault(pure_c_key("serial", n), []).append(serial)
+                samples.setdefault(pure_c_key("fence", n), []).append(fence)
+            else:
                 timing = time_c(n, loops=number, repeat=1)
+                throughput = timing.throughput_ns
                 samples.setdefault(pure_c_key("latency", n), []).append(timing.latency_ns)
-                samples.setdefault(pure_c_key("throughput", n), []).append(timing.throughput_ns)
+            samples.setdefault(pure_c_key("throughput", n), []).append(throughput)
     return samples
 
 

@@ -207,6 +207,9 @@ def test_measure_samples_every_line_of_the_installed_fibext():
             assert len(values) == 2 and all(v > 0 for v in values)  # one a pair of processes
     assert len(samples[sampling.NOOP_KEY]) == 2
     assert len(samples[sampling.pure_c_key("latency", 90)]) == 2
+    assert all(v > 0 for v in samples[sampling.pure_c_key("latency", 90)])
+    assert not [key for key in samples if key.startswith((sampling.PURE_C_SERIAL,
+                                                          sampling.PURE_C_FENCE))]
     assert len(samples[sampling.CONTROL_KEY]) == 2
     # fib(90) loops 90 times: slower than fib(0) for every variant whose call is not most of
     # its time (ctypes: 225 against 260 ns, closer than 4 samples of 200 calls can tell apart
@@ -272,3 +275,27 @@ def test_every_sampled_line_says_in_its_version_that_it_is_in_seconds():
     # asvresults reads a line of an older version as ns, one whose version says so as seconds
     for cls in (bench_fib.Fib, bench_fib.FibNoop, bench_fib.Control, bench_fib.PureC):
         assert asvresults.SECONDS_MARK in cls.version, cls
+    assert asvresults.SECONDS_MARK in bench_fib.PureC.track_latency.version
+
+
+def test_a_pure_c_latency_is_its_serial_figure_less_its_fence_figure():
+    """Process by process, best against best; a missing part leaves no figure."""
+    serial, fence = sampling.pure_c_key("serial", 90), sampling.pure_c_key("fence", 90)
+    figures = {serial: [7.9, 8.4, None, 5.0], fence: [5.2, 5.1, 5.2, 5.3],
+               sampling.pure_c_key("throughput", 90): [1.0, 1.0, 1.0, 1.0]}
+    out = sampling.latency_of_parts(figures)
+    assert set(out) == {sampling.pure_c_key("latency", 90), sampling.pure_c_key("throughput", 90)}
+    assert out[sampling.pure_c_key("latency", 90)] == pytest.approx([2.7, 3.3, None, 0.0])
+    with pytest.raises(ValueError, match="4 figures, 3 of its fence"):
+        sampling.latency_of_parts({serial: [1.0] * 4, fence: [1.0] * 3})
+
+
+def test_a_process_figure_of_the_parts_is_not_pulled_low_by_a_slow_fence():
+    """The rounds' own differences: a round whose fence ran slow looks fast, and a low
+    quantile picks it; the parts' low quantiles do not."""
+    rounds = 40
+    serial = [7.9] * rounds
+    fence = [5.2] * (rounds - 6) + [7.0] * 6      # six rounds with a disturbed fence
+    per_round = sampling.process_figure([s - f for s, f in zip(serial, fence)])
+    parts = sampling.process_figure(serial) - sampling.process_figure(fence)
+    assert per_round == pytest.approx(0.9) and parts == pytest.approx(2.7)
