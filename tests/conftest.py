@@ -12,7 +12,21 @@ import fibext
 from helpers import ONE_PYTHON, REPO, SCRATCH_MACHINE, main_job, scratch_clone, share_asv_env
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest's own skipping acts on the mark
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's loadgroup reads the groups
+def pytest_collection_modifyitems(config, items):
+    """A test that shares the session's asv environment must be marked alone (tests/run --all
+    runs those one at a time).  Two at a time (-n 2 --dist loadgroup), a file's tests stay on
+    one worker, so a module's fixture (a wheel, a sanitized build) is built once; a test in a
+    named xdist_group (the builds in the checkout's own build/) joins its group instead."""
+    grouped = config.pluginmanager.hasplugin("xdist")  # not in the other Pythons' venvs
+    for item in items:
+        if "asv_env" in item.fixturenames and not item.get_closest_marker("alone"):
+            raise pytest.UsageError(f"{item.nodeid} uses the session's asv environment: "
+                                    "mark it alone")
+        if grouped and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(params=list(fibext.VARIANTS))
 def variant(request):
     """A variant's name; the test gets it from fibext.VARIANTS, the one registry."""

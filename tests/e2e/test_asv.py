@@ -12,6 +12,8 @@ from asv import util as asv_util
 
 from helpers import REPO as ROOT
 
+pytestmark = pytest.mark.alone
+
 CONF = asv_util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
 # Keys asv reads; asv ignores any other key without a word, so a typo disables a setting.
 KNOWN_KEYS = set(vars(asv_config.Config())) | {"version", "build_cache_size"}

@@ -37,7 +37,7 @@ FIB = "bench_fib.Fib.track_call"
 # Cython sources that have an annotation page: every .pyx, and the .py compiled unchanged.
 CYTHON_SOURCES = sorted(p.name for p in (ROOT / "fibext").glob("*.pyx")) + ["_pyfib.py"]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

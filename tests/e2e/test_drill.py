@@ -17,6 +17,8 @@ import drill_detect
 import steps
 from helpers import REPO
 
+pytestmark = pytest.mark.alone
+
 
 def _git(*args, cwd):
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,

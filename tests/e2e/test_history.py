@@ -21,7 +21,7 @@ import drill_changes
 import repo
 from helpers import ONE_PYTHON, commit_all, git, main_job, scratch_clone, share_asv_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 MACHINE = "history-test-machine"
 #: The cheapest benchmarks to run: one sampling of the fib lines (a few seconds a commit).
 BENCH = ["--bench", r"bench_fib\.(FibNoop|PureC)"]

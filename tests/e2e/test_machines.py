@@ -21,7 +21,7 @@ from benchmarks import sampling
 SECOND_MACHINE = "second-test-machine"
 FIB = "bench_fib.Fib.track_call"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 
 def write_config(clone, path, **paths):

@@ -13,7 +13,7 @@ import pythons
 from benchmarks import sampling
 from helpers import main_job, scratch_clone, share_asv_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 MACHINE = "pythons-test-machine"
 
 

@@ -14,6 +14,9 @@ import pytest
 import fibext
 from helpers import REPO
 
+# Builds in the checkout itself (its build/, its egg-info): one at a time under xdist.
+pytestmark = pytest.mark.xdist_group("checkout")
+
 SOURCES = ["_cyfib.pyx", "_cyfib_cpdef.pyx", "_cywrap.pyx", "_pyfib.py", "cfib.pxd", "fibarg.pxd",
            "cfib.c", "cfib.h", "fibarg.h", "ctiming.c", "ctiming.h", "_capi.c"]
 # C that Cython generates from each .pyx (and from _pyfib.py): never in git nor the sdist.

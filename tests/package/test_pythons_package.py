@@ -13,6 +13,9 @@ import pytest
 import pythons
 from helpers import REPO
 
+# Builds in the checkout itself (its build/, its egg-info): one at a time under xdist.
+pytestmark = pytest.mark.xdist_group("checkout")
+
 #: The contract (every variant against the reference) and the kernels.
 TESTS = ["tests/package/test_fib.py", "tests/package/test_memory_kernels.py"]
 WANTED = pythons.wanted(REPO)

@@ -150,6 +150,7 @@ def run_gate(clone, head):
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the gate's time verdicts
 def test_gate_fails_a_slower_branch(gate_clone):
     done = run_gate(gate_clone, "slow")
     output = done.stdout + done.stderr
@@ -168,6 +169,7 @@ def test_gate_fails_a_slower_branch(gate_clone):
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the gate's time verdicts
 def test_gate_answers_at_once_for_one_build(gate_clone):
     done = run_gate(gate_clone, "docs")
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
@@ -176,6 +178,7 @@ def test_gate_answers_at_once_for_one_build(gate_clone):
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # the gate's time verdicts
 def test_gate_passes_a_branch_that_changes_no_code(gate_clone):
     done = run_gate(gate_clone, "comment")
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
