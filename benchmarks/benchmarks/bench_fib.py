@@ -83,8 +83,9 @@ class PureC(_Sampled):
     def track_latency(self, cache, n):
         """Time per cfib(n) call timed inside C (fibext.time_c), each call waiting for the
         previous one: asv's median of 16 samples (each the faster of two processes, a process's
-        figure the fifth fastest of its 40 rounds of 2,500 serialised calls less the fifth
-        fastest of the fence alone; 8 processes a pass, 4 passes)."""
+        figure the fifth fastest of its 40 rounds of 2,500 calls; 8 processes a pass, 4
+        passes).  A round times the calls with a fence after each, and the fence alone: the
+        figure is the calls' less the fence's."""
         return self.samples(cache, sampling.pure_c_key("latency", n))
 
     # best against best (sampling.latency_of_parts), where each round's difference was taken

@@ -191,8 +191,10 @@ def _sample(spec):
     time_c = getattr(fibext, "time_c", None)
     try:
         from fibext._capi import time_c as time_c_parts  # (throughput, serial, fence) ns a call
-    except ImportError:  # a commit before the parts
+    except ImportError:  # a commit before pure C
         time_c_parts = None
+    if time_c_parts is not None and len(time_c_parts(0, 1)) != 3:
+        time_c_parts = None  # a commit whose time_c returned (throughput, latency)
     wanted = re.compile(spec.get("lines") or "")
     timers = {key: timer for key, timer in timers.items() if wanted.search(key)}
     pure_c = [n for n in ns if wanted.search(pure_c_key("latency", n))

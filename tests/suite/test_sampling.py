@@ -198,6 +198,7 @@ def test_one_sample_a_pair_of_processes_keeps_asvs_test_from_overconfidence():
     assert flagged["rounds"] >= 4, flagged
 
 
+@pytest.mark.alone  # fib(90) against fib(0) in two rounds of 200 calls
 def test_measure_samples_every_line_of_the_installed_fibext():
     import fibext
     samples = sampling.measure([0, 90], processes=4, rounds=2, number=200)
