@@ -75,11 +75,15 @@ LLC_FACTOR = 4
 #: Used by sizes() only when the operating system reports no cache (documented so a plot made
 #: on such a machine can say so): a typical server's last level.
 DEFAULT_LLC = 32 << 20
+#: sizes() stops at the first point at or above this, however large the last level: a guest
+#: may report its host's whole L3 (hundreds of MiB), and LLC_FACTOR times that would take one
+#: random read's set-up to half a minute and a run of the suite past the time it is given.
+MAX_TOP = 1 << 30
 
 
 def sizes(step=1, caches=None):
     """Working-set sizes in bytes: 4 KiB x 2**(step*k), k = 0, 1, ..., up to and including the
-    first that is at least LLC_FACTOR times the last-level cache.
+    first that is at least LLC_FACTOR times the last-level cache, or MAX_TOP if that is less.
 
     Append only, by construction: the points are fixed (powers of two from 4 KiB; step=1 is one
     per octave, step=2 one every other octave) and the machine only decides where the list
@@ -91,7 +95,7 @@ def sizes(step=1, caches=None):
     if step < 1:
         raise ValueError(f"step must be at least 1, got {step}")
     caches = cache_sizes() if caches is None else caches
-    top = LLC_FACTOR * (max(caches.values()) if caches else DEFAULT_LLC)
+    top = min(LLC_FACTOR * (max(caches.values()) if caches else DEFAULT_LLC), MAX_TOP)
     out = [MIN_SIZE]
     while out[-1] < top:
         out.append(out[-1] << step)

@@ -33,6 +33,17 @@ def test_sizes_are_append_only():
     assert memory.sizes(1, {}) == memory.sizes(1, {3: memory.DEFAULT_LLC})
 
 
+@pytest.mark.parametrize("step", [1, 2])
+def test_sizes_stop_at_max_top_under_a_huge_last_level(step):
+    """A guest that reports its host's whole L3 (480 MiB on one Intel Xeon) gets the grid up
+    to MAX_TOP, not to four times that cache; the points below are the usual ones."""
+    huge = memory.sizes(step, {1: 48 << 10, 3: 480 << 20})
+    assert huge[-1] >= memory.MAX_TOP > huge[-2]
+    assert huge == memory.sizes(step, {1: 48 << 10, 3: 64 << 30})
+    usual = memory.sizes(step, {1: 32 << 10, 3: 32 << 20})
+    assert huge[:len(usual)] == usual
+
+
 def test_sizes_step_checked():
     with pytest.raises(ValueError, match="step must be at least 1, got 0"):
         memory.sizes(0)
