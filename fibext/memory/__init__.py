@@ -76,9 +76,11 @@ LLC_FACTOR = 4
 #: on such a machine can say so): a typical server's last level.
 DEFAULT_LLC = 32 << 20
 #: sizes() stops at the first point at or above this, however large the last level: a guest
-#: may report its host's whole L3 (hundreds of MiB), and LLC_FACTOR times that would take one
-#: random read's set-up to half a minute and a run of the suite past the time it is given.
-MAX_TOP = 1 << 30
+#: may report its host's whole L3 (hundreds of MiB) while its own share is a small part of it,
+#: and LLC_FACTOR times the whole would take one random read's set-up to half a minute and a
+#: run of the suite past the time it is given.  Where it applies, its RAM is measured, not
+#: assumed (docs/memory.md).
+MAX_TOP = 256 << 20
 
 
 def sizes(step=1, caches=None):
