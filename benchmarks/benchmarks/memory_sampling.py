@@ -128,8 +128,12 @@ def _sample(spec):
     if missing:  # an older commit's fibext.memory: its lines skip, with the reason
         why = f"this commit's fibext.memory lacks {', '.join(missing)}"
         return {"lines": {}, "skipped": dict.fromkeys(spec["keys"], why), "failed": {}}
-    caches = memory.cache_sizes()
-    cold_above = spec["cold_factor"] * (max(caches.values()) if caches else memory.DEFAULT_LLC)
+    if hasattr(memory, "last_level"):  # at most MAX_LLC, as the sizes were chosen
+        llc = memory.last_level()
+    else:
+        caches = memory.cache_sizes()
+        llc = max(caches.values()) if caches else memory.DEFAULT_LLC
+    cold_above = spec["cold_factor"] * llc
     lines = {}
     for key, workload in _prepare(memory, spec["keys"], skipped).items():
         try:

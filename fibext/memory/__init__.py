@@ -11,7 +11,7 @@ memory", section 3.3, draw the same pictures).
   fibext._memory (the C ones are the reference); ``"numpy"`` and ``"python"`` (in
   fibext._pykernels) are what a Python user reaches for.
 - ``cache_sizes()`` reads the machine's caches from the operating system; ``sizes()`` derives
-  the working-set sizes from them.
+  the working-set sizes from them (``last_level()``: the last level, at most ``MAX_LLC``).
 - ``prepare(pattern, impl, size)`` allocates, touches and shuffles the buffers of one
   measurement (never timed; see fibext._buffers) and returns a :class:`Workload`;
   ``Workload.cost()`` times the kernel and returns nanoseconds per element (or per access).
@@ -75,17 +75,23 @@ LLC_FACTOR = 4
 #: Used by sizes() only when the operating system reports no cache (documented so a plot made
 #: on such a machine can say so): a typical server's last level.
 DEFAULT_LLC = 32 << 20
-#: sizes() stops at the first point at or above this, however large the last level: a guest
-#: may report its host's whole L3 (hundreds of MiB) while its own share is a small part of it,
-#: and LLC_FACTOR times the whole would take one random read's set-up to half a minute and a
-#: run of the suite past the time it is given.  Where it applies, its RAM is measured, not
-#: assumed (docs/memory.md).
-MAX_TOP = 256 << 20
+#: The largest last level that sizes() and the memory sampler take as this machine's
+#: (last_level): a guest may report its host's whole L3 (hundreds of MiB) while its own share
+#: is a small part of it, and LLC_FACTOR times the whole would take one random read's set-up
+#: to half a minute and a run of the suite past the time it is given (docs/memory.md).
+MAX_LLC = 64 << 20
+
+
+def last_level(caches=None):
+    """The last-level cache in bytes as sizes() and the memory sampler take it: the largest
+    of ``caches`` (cache_sizes() by default; DEFAULT_LLC where none), at most MAX_LLC."""
+    caches = cache_sizes() if caches is None else caches
+    return min(max(caches.values()) if caches else DEFAULT_LLC, MAX_LLC)
 
 
 def sizes(step=1, caches=None):
     """Working-set sizes in bytes: 4 KiB x 2**(step*k), k = 0, 1, ..., up to and including the
-    first that is at least LLC_FACTOR times the last-level cache, or MAX_TOP if that is less.
+    first that is at least LLC_FACTOR times the last-level cache (last_level).
 
     Append only, by construction: the points are fixed (powers of two from 4 KiB; step=1 is one
     per octave, step=2 one every other octave) and the machine only decides where the list
@@ -96,8 +102,7 @@ def sizes(step=1, caches=None):
     step = operator.index(step)
     if step < 1:
         raise ValueError(f"step must be at least 1, got {step}")
-    caches = cache_sizes() if caches is None else caches
-    top = min(LLC_FACTOR * (max(caches.values()) if caches else DEFAULT_LLC), MAX_TOP)
+    top = LLC_FACTOR * last_level(caches)
     out = [MIN_SIZE]
     while out[-1] < top:
         out.append(out[-1] << step)

@@ -28,7 +28,7 @@ def _chase_table(rounds, caches):
               f"cython/c {r['cython'] / r['c']:.3f}")
     if len(caches) < 3:
         return
-    l1, l2, l3 = caches[1], caches[2], caches[3]
+    l1, l2, l3 = caches[1], caches[2], memory.last_level(caches)
     # Sizes well inside each level (half of it, and twice the level below), and RAM.
     bands = {"L1": (0, l1 // 2), "L2": (2 * l1, l2 // 2), "L3": (2 * l2, l3 // 2),
              "RAM": (memory.LLC_FACTOR * l3, 1 << 62)}
@@ -43,7 +43,7 @@ def _chase_table(rounds, caches):
 
 
 def _read_tables(rounds, caches):
-    llc = max(caches.values()) if caches else memory.DEFAULT_LLC
+    llc = memory.last_level(caches)
     for pattern, options in (("sequential", {"dtype": "float64"}),
                              ("sequential", {"dtype": "int64"}), ("random", {})):
         print(f"\n{pattern} {options or ''}: ns per {memory.PER[pattern]}")

@@ -34,11 +34,14 @@ def test_sizes_are_append_only():
 
 
 @pytest.mark.parametrize("step", [1, 2])
-def test_sizes_stop_at_max_top_under_a_huge_last_level(step):
+def test_sizes_stop_at_max_llc_under_a_huge_last_level(step):
     """A guest that reports its host's whole L3 (480 MiB on one Intel Xeon) gets the grid up
-    to MAX_TOP, not to four times that cache; the points below are the usual ones."""
+    to LLC_FACTOR x MAX_LLC, not to four times that cache; the points below are the usual ones."""
+    assert memory.last_level({1: 48 << 10, 3: 480 << 20}) == memory.MAX_LLC
+    assert memory.last_level({1: 32 << 10, 3: 32 << 20}) == 32 << 20
+    assert memory.last_level({}) == memory.DEFAULT_LLC
     huge = memory.sizes(step, {1: 48 << 10, 3: 480 << 20})
-    assert huge[-1] >= memory.MAX_TOP > huge[-2]
+    assert huge[-1] >= memory.LLC_FACTOR * memory.MAX_LLC > huge[-2]
     assert huge == memory.sizes(step, {1: 48 << 10, 3: 64 << 30})
     usual = memory.sizes(step, {1: 32 << 10, 3: 32 << 20})
     assert huge[:len(usual)] == usual
