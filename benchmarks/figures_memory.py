@@ -58,24 +58,26 @@ def lines(points, label):
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _caches(machine):
-    """{level: bytes} from machine["caches"], else this machine's (the report runs where the
-    benchmarks ran), else {}."""
-    if isinstance(machine, dict) and isinstance(machine.get("caches"), dict):
-        return {int(k): int(v) for k, v in machine["caches"].items()}
+def _caches_module():
+    """fibext._caches: installed, else loaded from this checkout (the report's tools need no
+    fibext installed: the module is pure Python)."""
     try:
-        from fibext._caches import cache_sizes
+        from fibext import _caches as module
     except ImportError:
-        # The report's tools need no fibext installed: load the module from this checkout.
         import importlib.util
         path = pathlib.Path(__file__).resolve().parent.parent / "fibext" / "_caches.py"
         spec = importlib.util.spec_from_file_location("fibext_caches", path)
-        if spec is None or not path.exists():
-            return {}
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        cache_sizes = module.cache_sizes
-    return cache_sizes()
+    return module
+
+
+def _caches(machine):
+    """{level: bytes} from machine["caches"], else this machine's (the report runs where the
+    benchmarks ran)."""
+    if isinstance(machine, dict) and isinstance(machine.get("caches"), dict):
+        return {int(k): int(v) for k, v in machine["caches"].items()}
+    return _caches_module().cache_sizes()
 
 
 def _name(machine):
@@ -261,12 +263,14 @@ def draw(results, outdir, machine=None):
 
 def shared_cache_sizes(sizes, caches):
     """The sizes whose working set lives in the last-level cache: above the level below it
-    (private to a core) and at most the LLC.  A VM shares that cache with other guests, so
-    there a wall-time figure can be no steadier than the neighbours let it be."""
+    (private to a core) and at most the last level as fibext takes it (fibext._caches.
+    last_level: a guest that reports its host's whole L3 gets at most MAX_LLC of it).  A VM
+    shares that cache with other guests, so there a wall-time figure can be no steadier than
+    the neighbours let it be."""
     levels = sorted(caches)
     if len(levels) < 2:
         return []
-    below, last = caches[levels[-2]], caches[levels[-1]]
+    below, last = caches[levels[-2]], _caches_module().last_level(caches)
     return [s for s in sizes if below < s <= last]
 
 
@@ -318,9 +322,13 @@ def shared_cache_section(lines, machine=None, scale=lambda name: 1e9):
         return None
     levels = sorted(caches)
     sizes = sorted({row[1] for row in rows})
+    last, taken = caches[levels[-1]], _caches_module().last_level(caches)
+    share = "" if taken == last else (
+        f", of which a guest's share is taken as at most {_bytes(taken)} (fibext.memory."
+        "MAX_LLC: above it, the sizes are timed as RAM)")
     text = (f"<p>{len(rows)} of {total} memory lines run over a working set between the L"
             f"{levels[-2]} ({_bytes(caches[levels[-2]])}, private to a core) and the L"
-            f"{levels[-1]} ({_bytes(caches[levels[-1]])}): sizes "
+            f"{levels[-1]} ({_bytes(last)}{share}): sizes "
             f"{', '.join(_bytes(s) for s in sizes)}.  That last-level cache is shared with the "
             "machine's other guests, so how much of it a run gets is theirs to decide: these "
             "lines cannot be steadier than the neighbours allow.  Read each one's figure with "

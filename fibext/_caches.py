@@ -7,6 +7,15 @@ import os
 
 _SYSFS_CACHE = "/sys/devices/system/cpu/cpu0/cache"
 
+#: The last level taken where the operating system reports no cache (documented so a plot made
+#: on such a machine can say so): a typical server's.
+DEFAULT_LLC = 32 << 20
+#: The largest last level taken as this machine's (last_level): a guest may report its host's
+#: whole L3 (hundreds of MiB) while its own share is a small part of it, and four times the
+#: whole would take one random read's set-up to half a minute and a run of the suite past the
+#: time it is given (docs/memory.md).
+MAX_LLC = 64 << 20
+
 
 def _parse_size(text):
     """'32K' / '32768K' / '1M' / '524288' (sysfs) -> bytes."""
@@ -62,3 +71,10 @@ def cache_sizes():
     socket's (256 MiB where sysfs, like lscpu, says 32 MiB).
     """
     return _sysfs_cache_sizes() or _sysconf_cache_sizes()
+
+
+def last_level(caches):
+    """The last-level cache in bytes as fibext takes it, for the working-set sizes, the memory
+    sampler and the report alike: the largest of ``caches`` ({level: bytes}; DEFAULT_LLC
+    where there is none), at most MAX_LLC."""
+    return min(max(caches.values()) if caches else DEFAULT_LLC, MAX_LLC)

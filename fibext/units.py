@@ -24,17 +24,18 @@ from fibext.storage import Row, StorageError, format_table
 def level_sizes(caches=None):
     """[(unit, working-set bytes)]: half of each cache level where that is at least twice the
     level below (inside the level, beyond the one below), and RAM at
-    fibext.memory.LLC_FACTOR x the last level (where memory.sizes() ends).
+    fibext.memory.LLC_FACTOR x the last level (where memory.sizes() ends).  The last level is
+    memory.last_level()'s, at most MAX_LLC: a guest's share of the host's L3 it reports.
     """
     caches = memory.cache_sizes() if caches is None else caches
+    llc = memory.last_level(caches)
     out, below = [], 0
     for level in sorted(caches):
-        size = caches[level] // 2
+        size = min(caches[level], llc) // 2
         size -= size % memory.LINE
         if size >= max(2 * below, memory.LINE):
             out.append((f"L{level}", size))
         below = caches[level]
-    llc = max(caches.values()) if caches else memory.DEFAULT_LLC
     out.append(("RAM", memory.LLC_FACTOR * llc))
     return out
 

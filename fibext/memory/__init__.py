@@ -35,7 +35,7 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-from fibext import _buffers, _memory
+from fibext import _buffers, _caches, _memory
 from fibext import _pykernels as _py
 
 # Cache sizes live in a pure-Python module, so that the report reads them without numpy or the
@@ -53,7 +53,7 @@ from fibext._buffers import (  # noqa: F401  (the public names of fibext.memory)
     shuffled,
     swaps_py,
 )
-from fibext._caches import cache_sizes  # noqa: F401
+from fibext._caches import DEFAULT_LLC, MAX_LLC, cache_sizes  # noqa: F401
 
 #: Append only: benchmark histories are keyed by these names.
 IMPLEMENTATIONS = ("cython", "c", "numpy", "python")
@@ -72,21 +72,12 @@ MIN_SIZE = 4096
 #: sizes() goes up to at least this many times the last-level cache, so its top point is
 #: mostly served from RAM (STREAM's rule for its arrays).
 LLC_FACTOR = 4
-#: Used by sizes() only when the operating system reports no cache (documented so a plot made
-#: on such a machine can say so): a typical server's last level.
-DEFAULT_LLC = 32 << 20
-#: The largest last level that sizes() and the memory sampler take as this machine's
-#: (last_level): a guest may report its host's whole L3 (hundreds of MiB) while its own share
-#: is a small part of it, and LLC_FACTOR times the whole would take one random read's set-up
-#: to half a minute and a run of the suite past the time it is given (docs/memory.md).
-MAX_LLC = 64 << 20
 
 
 def last_level(caches=None):
-    """The last-level cache in bytes as sizes() and the memory sampler take it: the largest
-    of ``caches`` (cache_sizes() by default; DEFAULT_LLC where none), at most MAX_LLC."""
-    caches = cache_sizes() if caches is None else caches
-    return min(max(caches.values()) if caches else DEFAULT_LLC, MAX_LLC)
+    """The last-level cache in bytes as sizes() and the memory sampler take it:
+    fibext._caches.last_level of ``caches`` (cache_sizes() by default), at most MAX_LLC."""
+    return _caches.last_level(cache_sizes() if caches is None else caches)
 
 
 def sizes(step=1, caches=None):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from fibext import storage, units
+from fibext import memory, storage, units
 
 
 def leftovers(directory):
@@ -110,6 +110,11 @@ def test_level_sizes():
         ("L1", 24 << 10), ("L2", 512 << 10), ("L3", 16 << 20), ("RAM", 128 << 20)]
     # a level no larger than twice the one below gets no point of its own
     assert [u for u, _ in units.level_sizes({1: 32 << 10, 2: 48 << 10})] == ["L1", "RAM"]
+    # a guest reporting its host's whole L3: its share taken at most MAX_LLC, as memory.sizes()
+    xeon = {1: 48 << 10, 2: 2 << 20, 3: 480 << 20}
+    assert units.level_sizes(xeon)[-2:] == [
+        ("L3", memory.MAX_LLC // 2), ("RAM", memory.LLC_FACTOR * memory.MAX_LLC)]
+    assert units.level_sizes(xeon)[-1][1] == memory.sizes(1, xeon)[-1]
 
 
 def test_memory_rows_and_table(tmp_path):

@@ -128,6 +128,20 @@ def test_the_report_names_the_lines_at_the_shared_cache_with_band_and_exact_sign
     assert figures.shared_cache_section({}, {"caches": caches}) is None
 
 
+
+def test_a_guest_reporting_its_hosts_whole_l3_has_its_shared_cache_end_at_max_llc(figures):
+    """The report names as shared-cache lines what the sizes and the sampler take as the last
+    level (memory.last_level): on a guest that reports 480 MiB, up to MAX_LLC, and says so."""
+    caches = {1: 48 << 10, 2: 2 << 20, 3: 480 << 20}
+    assert figures.shared_cache_sizes(memory.sizes(1, caches), caches) == [
+        s for s in memory.sizes(1, caches) if 2 << 20 < s <= memory.MAX_LLC]
+    lines = {(figures.CHASE, ("'c'", str(size))): (size * 1e-15, None, None)
+             for size in (4 << 20, memory.MAX_LLC, 2 * memory.MAX_LLC)}
+    rows, total = figures.shared_cache_rows(lines, caches)
+    assert [row[1] for row in rows] == [4 << 20, memory.MAX_LLC] and total == 3
+    _, _, html = figures.shared_cache_section(lines, {"caches": caches})
+    assert "480 MiB" in html and f"at most {memory.MAX_LLC >> 20} MiB" in html
+
 def test_only_a_line_stored_in_seconds_is_scaled_to_ns():
     import types
 
