@@ -11,6 +11,7 @@ Both axes are logarithmic (sizes in powers of two; costs span 0.1 to 100+ ns), a
 marks the L1/L2/L3 sizes of the machine with labelled vertical lines.
 """
 
+import functools
 import math
 import os
 import pathlib
@@ -58,9 +59,11 @@ def lines(points, label):
     return {k: sorted(v) for k, v in out.items()}
 
 
+@functools.lru_cache(maxsize=None)
 def _caches_module():
     """fibext._caches: installed, else loaded from this checkout (the report's tools need no
-    fibext installed: the module is pure Python)."""
+    fibext installed: the module is pure Python).  Loaded once: shared_cache_sizes asks
+    for it once a line."""
     try:
         from fibext import _caches as module
     except ImportError:
