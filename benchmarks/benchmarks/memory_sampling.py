@@ -4,8 +4,8 @@ Each line is sampled in PROCESSES fresh interpreters, one after another.  Each p
 buffers of every line first (allocated, written, shuffled: never timed), then times every
 line in turn, ROUNDS rounds of one short run each, in an order shuffled each round, so that a
 line's runs are spread over the whole life of the process and follow no one line.  Before
-each timed run an untimed run brings the buffer to where a repeated pass finds it (the other
-lines' runs evicted it).  A process's figure is sampling's low quantile of its rounds
+each timed run untimed passes (WARM_PASSES) bring the buffer to where a repeated pass finds
+it (the other lines' runs evicted it).  A process's figure is sampling's low quantile of its rounds
 (sampling.process_figure); a sample is the faster figure of a pair of consecutive processes
 (sampling.sample_figure).  One asv run takes PROCESSES // PAIR samples; a build gets those of
 its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONLY), taken
@@ -51,6 +51,12 @@ MIN_ROUNDS = 3
 #: Above this many times the last-level cache no cache holds a buffer: no pass warms it before
 #: its runs (_Passes), and the random read is timed over windows of its index (_Window).
 COLD_FACTOR = 1
+#: Untimed passes before each timed run of a line a cache can hold, where its pattern names no
+#: warming of its own (the pointer chase walks its cycle once): after another line's run, a
+#: buffer between the L2 and the end of the last level is not where a repeated pass finds it
+#: after one pass, and whether a process's low quantile found it settled followed the order
+#: of its rounds; this many settle it (docs/measurements.md).
+WARM_PASSES = 3
 #: Seconds the whole measurement may take (bench_memory's setup_cache.timeout).
 TIMEOUT = 900
 
@@ -73,6 +79,7 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     for index in range(processes):
         spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
                            "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
+                           "warm_passes": WARM_PASSES,
                            "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
                            "cold_factor": COLD_FACTOR, "seed": index})
         try:
@@ -138,7 +145,8 @@ def _sample(spec):
     for key, workload in _prepare(memory, spec["keys"], skipped).items():
         try:
             if workload.size <= cold_above:
-                lines[key] = _Passes(workload, spec["target_ns"])
+                lines[key] = _Passes(workload, spec["target_ns"],
+                                     warm_passes=spec.get("warm_passes", 1))
             elif workload.pattern == "random":
                 lines[key] = _Window(workload, spec["cold_target_ns"])
             else:
@@ -205,12 +213,13 @@ def _prepare(memory, keys, skipped):
 class _Passes:
     """A line timed in whole passes (a resuming pattern: in loads), each run about target_ns
     of them, at least one pass.  Before each, an untimed warming run.  Where a cache can hold
-    the buffer (warm_below None), one pass: it brings the buffer to where a repeated pass
-    finds it.  Where none can, a run of the same length, if the run is shorter than
-    warm_below: it brings back what the other lines' runs evicted and a short run would pay
-    for (the page tables' entries: docs/measurements.md)."""
+    the buffer (warm_below None), the pattern's own warming (warm_reps), else warm_passes
+    passes: they bring the buffer to where a repeated pass finds it.  Where none can, a run
+    of the same length, if the run is shorter than warm_below: it brings back what the other
+    lines' runs evicted and a short run would pay for (the page tables' entries:
+    docs/measurements.md)."""
 
-    def __init__(self, workload, target_ns, warm_below=None):
+    def __init__(self, workload, target_ns, warm_below=None, warm_passes=1):
         self.workload = workload
         if warm_below is None:
             workload.warm_up()
@@ -218,7 +227,7 @@ class _Passes:
         workload.run(workload.spec.first_reps)
         self.reps, per_call = workload.calibrate(target_ns)
         if warm_below is None:
-            self.warm = workload.spec.warm_reps(workload.args) or 1
+            self.warm = workload.spec.warm_reps(workload.args) or warm_passes
         else:
             self.warm = self.reps if per_call * self.reps < warm_below else 0
         self.run_ns = per_call * (self.reps + self.warm)

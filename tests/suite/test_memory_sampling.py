@@ -116,6 +116,37 @@ def test_a_cached_buffer_is_warmed_by_a_pass_and_a_short_cold_run_by_one_of_its_
         assert line.run_ns > 0 and 0 < line.run() < 1000
 
 
+def test_a_cached_streaming_buffer_gets_warm_passes_before_each_timed_run_and_a_chase_its_cycle():
+    workload = memory.prepare("sequential", "c", 1 << 20)
+    line = memory_sampling._Passes(workload, target_ns=20_000, warm_passes=3)
+    chase = memory_sampling._Passes(memory.prepare("chase", "c", 4096), target_ns=20_000,
+                                    warm_passes=3)
+    assert line.warm == 3 and chase.warm == 4096 // memory.LINE
+    calls, run = [], workload.run
+    workload.run = lambda reps: calls.append(reps) or run(reps)
+    line.run()
+    assert calls == [3, line.reps]  # a rep of a streaming pattern is one pass
+
+
+def test_the_child_warms_every_cached_line_with_the_specs_passes(monkeypatch):
+    seen = []
+
+    class Spy(memory_sampling._Passes):
+        def __init__(self, workload, target_ns, warm_below=None, warm_passes=1):
+            seen.append((workload.pattern, warm_below, warm_passes))
+            super().__init__(workload, target_ns, warm_below, warm_passes)
+    monkeypatch.setattr(memory_sampling, "_Passes", Spy)
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("fill", "numpy", 4096)]
+    spec = {"keys": keys, "rounds": 1, "target_ns": 20_000, "cold_target_ns": 20_000,
+            "cold_warm_ns": 10**9, "budget_ns": 10**9, "min_rounds": 1, "cold_factor": 1,
+            "warm_passes": memory_sampling.WARM_PASSES}
+    memory_sampling._sample(spec)
+    assert sorted(seen) == [("fill", None, memory_sampling.WARM_PASSES),
+                            ("sequential", None, memory_sampling.WARM_PASSES)]
+    assert memory_sampling.WARM_PASSES > 1
+
+
 def test_an_older_fibext_memory_skips_its_lines_with_the_reason(monkeypatch):
     key = memory_sampling.line_key("sequential", "c", 4096)
     monkeypatch.delattr(memory.Pattern, "warm_reps")
