@@ -265,16 +265,22 @@ def draw(results, outdir, machine=None):
 
 
 def shared_cache_sizes(sizes, caches):
-    """The sizes whose working set lives in the last-level cache: above the level below it
-    (private to a core) and at most the last level as fibext takes it (fibext._caches.
-    last_level: a guest that reports its host's whole L3 gets at most MAX_LLC of it).  A VM
-    shares that cache with other guests, so there a wall-time figure can be no steadier than
-    the neighbours let it be."""
+    """The sizes at the edge of the last-level cache: within a factor of EDGE of the last level
+    as fibext takes it (fibext._caches.last_level: a guest that reports its host's whole L3 gets
+    at most MAX_LLC of it), and above the level below it (private to a core).  A VM shares that
+    cache with other guests, and a working set about its size stays cached as far as the
+    neighbours let it, so there a wall-time figure can be no steadier than they allow.  Well
+    below the edge the set stays cached whatever they hold, well above it is in RAM either way
+    (docs/memory.md says what the records show)."""
     levels = sorted(caches)
     if len(levels) < 2:
         return []
     below, last = caches[levels[-2]], _caches_module().last_level(caches)
-    return [s for s in sizes if below < s <= last]
+    return [s for s in sizes if below < s and last <= s * EDGE and s <= last * EDGE]
+
+
+#: How far from the last level a size still sits at its edge: a factor of two either way.
+EDGE = 2
 
 
 #: The simulated cache (bench_cache), the exact signal for a line at the shared cache: the same
@@ -329,15 +335,15 @@ def shared_cache_section(lines, machine=None, scale=lambda name: 1e9):
     share = "" if taken == last else (
         f", of which a guest's share is taken as at most {_bytes(taken)} (fibext.memory."
         "MAX_LLC: above it, the sizes are timed as RAM)")
-    text = (f"<p>{len(rows)} of {total} memory lines run over a working set between the L"
-            f"{levels[-2]} ({_bytes(caches[levels[-2]])}, private to a core) and the L"
-            f"{levels[-1]} ({_bytes(last)}{share}): sizes "
-            f"{', '.join(_bytes(s) for s in sizes)}.  That last-level cache is shared with the "
-            "machine's other guests, so how much of it a run gets is theirs to decide: these "
-            "lines cannot be steadier than the neighbours allow.  Read each one's figure with "
-            "its band (asv's 99% interval), and the simulated misses (bench_cache, exact, the "
-            "same kernel beyond its simulated last-level cache) as the signal of a change in "
-            "the code.</p>")
+    text = (f"<p>{len(rows)} of {total} memory lines run over a working set at the edge of "
+            f"the L{levels[-1]} ({_bytes(last)}{share}), within a factor of {EDGE} of it and "
+            f"above the L{levels[-2]} ({_bytes(caches[levels[-2]])}, private to a core): "
+            f"sizes {', '.join(_bytes(s) for s in sizes)}.  That last-level cache is shared "
+            "with the machine's other guests, and how much of a working set about its size "
+            "stays cached is theirs to decide: these lines cannot be steadier than the "
+            "neighbours allow.  Read each one's figure with its band (asv's 99% interval), and "
+            "the simulated misses (bench_cache, exact, the same kernel beyond its simulated "
+            "last-level cache) as the signal of a change in the code.</p>")
     cells = [(label, f"{ns:.3g}", f"{band[0]:.3g} to {band[1]:.3g}" if band else "",
               "" if exact is None else f"{exact:g}") for label, _, ns, band, exact in rows]
     return ("shared-cache", "memory lines at the shared cache",

@@ -104,43 +104,82 @@ def test_params_are_the_benchmarks_own(figures):
 
 def test_the_report_names_the_lines_at_the_shared_cache_with_band_and_exact_signal(figures):
     caches = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
-    assert figures.shared_cache_sizes(memory.sizes(1), caches) == [
-        2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20]
+    assert figures.shared_cache_sizes(memory.sizes(1, caches), caches) == [
+        16 << 20, 32 << 20, 64 << 20]
     assert figures.shared_cache_sizes([4096], {1: 32 << 10}) == []   # one level: no shared one
     stats = {"ci_99_a": 60e-9, "ci_99_b": 90e-9}
     lines = {
-        (figures.CHASE, ("'c'", str(4 << 20))): (70e-9, stats, [70e-9]),
+        (figures.CHASE, ("'c'", str(16 << 20))): (70e-9, stats, [70e-9]),
         (figures.CHASE, ("'c'", str(1 << 20))): (5e-9, stats, [5e-9]),      # L2: not named
-        (figures.CHASE, ("'c'", str(64 << 20))): (150e-9, None, [150e-9]),  # RAM: not named
-        (figures.STRIDED, ("'cython'", "8", str(16 << 20))): (1e-9, None, None),
+        (figures.CHASE, ("'c'", str(4 << 20))): (20e-9, stats, [20e-9]),    # stays cached
+        (figures.CHASE, ("'c'", str(128 << 20))): (150e-9, None, [150e-9]), # RAM: not named
+        (figures.STRIDED, ("'cython'", "8", str(64 << 20))): (1e-9, None, None),
         (figures.SIMULATED_LL, ("'c'", "'chase'", str(192 << 10))): (0.0, None, None),
         (figures.SIMULATED_LL, ("'c'", "'chase'", str(4 << 20))): (1.0, None, None),
         (figures.SIMULATED_LL, ("'cython'", "'strided8'", str(4 << 20))): (0.125, None, None),
     }
     rows, total = figures.shared_cache_rows(lines, caches)
-    assert total == 4
+    assert total == 5
     assert rows == [
-        (f"{figures.CHASE}('c', {4 << 20})", 4 << 20, pytest.approx(70), (pytest.approx(60),
-                                                                         pytest.approx(90)), 1.0),
-        (f"{figures.STRIDED}('cython', 8, {16 << 20})", 16 << 20, pytest.approx(1), None, 0.125)]
+        (f"{figures.CHASE}('c', {16 << 20})", 16 << 20, pytest.approx(70),
+         (pytest.approx(60), pytest.approx(90)), 1.0),
+        (f"{figures.STRIDED}('cython', 8, {64 << 20})", 64 << 20, pytest.approx(1), None, 0.125)]
     anchor, title, html = figures.shared_cache_section(lines, {"caches": caches})
-    assert "2 of 4 memory lines" in html and "4 MiB, 16 MiB" in html and "shared" in title
+    assert "2 of 5 memory lines" in html and "16 MiB, 64 MiB" in html and "shared" in title
+    assert "within a factor of 2" in html
     assert figures.shared_cache_section({}, {"caches": caches}) is None
 
+
+def test_the_edge_stays_above_the_private_level():
+    """A last level hardly larger than the level below: only the sizes above that level."""
+    import figures_memory as figures
+    caches = {1: 32 << 10, 2: 16 << 20, 3: 32 << 20}
+    assert figures.shared_cache_sizes([8 << 20, 16 << 20, 32 << 20, 64 << 20, 128 << 20],
+                                      caches) == [32 << 20, 64 << 20]
+
+
+#: The hosts of docs/measurements.md ("Hosts"): {level: bytes} as each guest reports them.
+HOST_CACHES = {
+    "Zen 5": {1: 48 << 10, 2: 1 << 20, 3: 32 << 20},
+    "Zen 3": {1: 32 << 10, 2: 512 << 10, 3: 32 << 20},
+    "family 23": {1: 32 << 10, 2: 512 << 10, 3: 8 << 20},
+    "Zen 4": {1: 32 << 10, 2: 1 << 20, 3: 32 << 20},
+    "Intel Xeon": {1: 48 << 10, 2: 2 << 20, 3: 480 << 20},
+}
+
+
+@pytest.mark.parametrize("host", HOST_CACHES)
+def test_the_edge_names_at_most_a_quarter_of_the_memory_lines(figures, host):
+    """The report may set at most a quarter of the memory lines apart as at the shared cache
+    (issue 21's rule): on every host on record, counted over bench_memory's own grids as that
+    host's caches would make them."""
+    caches, bench = HOST_CACHES[host], figures._bench
+    named = total = 0
+    for name in figures.PARAMS:
+        cls = getattr(bench, name.split(".")[1])
+        *others, sizes = cls.params   # the size is every memory line's last parameter
+        grid = memory.sizes(1 if sizes == bench.SIZES_FINE else 2, caches)
+        if sizes == bench.SIZES_PYTHON:
+            grid = [s for s in grid if s <= bench.PYTHON_MAX]
+        per_size = math.prod(len(values) for values in others)
+        total += per_size * len(grid)
+        named += per_size * len(figures.shared_cache_sizes(grid, caches))
+    assert 0 < named <= total / 4, (host, named, total)
 
 
 def test_a_guest_reporting_its_hosts_whole_l3_has_its_shared_cache_end_at_max_llc(figures):
     """The report names as shared-cache lines what the sizes and the sampler take as the last
-    level (memory.last_level): on a guest that reports 480 MiB, up to MAX_LLC, and says so."""
+    level (memory.last_level): on a guest that reports 480 MiB, around MAX_LLC, and says so."""
     caches = {1: 48 << 10, 2: 2 << 20, 3: 480 << 20}
     assert figures.shared_cache_sizes(memory.sizes(1, caches), caches) == [
-        s for s in memory.sizes(1, caches) if 2 << 20 < s <= memory.MAX_LLC]
+        memory.MAX_LLC // 2, memory.MAX_LLC, 2 * memory.MAX_LLC]
     lines = {(figures.CHASE, ("'c'", str(size))): (size * 1e-15, None, None)
-             for size in (4 << 20, memory.MAX_LLC, 2 * memory.MAX_LLC)}
+             for size in (4 << 20, memory.MAX_LLC, 2 * memory.MAX_LLC, 4 * memory.MAX_LLC)}
     rows, total = figures.shared_cache_rows(lines, caches)
-    assert [row[1] for row in rows] == [4 << 20, memory.MAX_LLC] and total == 3
+    assert [row[1] for row in rows] == [memory.MAX_LLC, 2 * memory.MAX_LLC] and total == 4
     _, _, html = figures.shared_cache_section(lines, {"caches": caches})
     assert "480 MiB" in html and f"at most {memory.MAX_LLC >> 20} MiB" in html
+
 
 def test_only_a_line_stored_in_seconds_is_scaled_to_ns():
     import types
