@@ -9,7 +9,9 @@ it (the other lines' runs evicted it).  A process's figure is sampling's low qua
 (sampling.process_figure); a sample is the faster figure of a pair of consecutive processes
 (sampling.sample_figure).  One asv run takes PROCESSES // PAIR samples; a build gets those of
 its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONLY), taken
-beside the other builds, and asv joins them.
+beside the other builds, and asv joins them.  The pointer chase's lines in the last-level
+cache take CHASE_PROCESSES more processes of their own (chase_keys): their level is the
+process's, and a build needs more of them.
 
 Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
 that times one line in one window of a few milliseconds sees the host's level in that window,
@@ -34,6 +36,9 @@ import sys
 
 #: Fresh interpreters, one after another, in one asv run: two pairs, two samples a line.
 PROCESSES = 4
+#: Fresh interpreters more for the pointer chase's lines in the last-level cache (chase_keys),
+#: after the others: two more samples a line an asv run.
+CHASE_PROCESSES = 4
 #: Rounds of each line per interpreter (every line timed once a round).
 ROUNDS = 20
 #: A timed run lasts about this long, at least one pass over the buffer.
@@ -68,34 +73,78 @@ def line_key(pattern, impl, size, dtype="float64", stride=None):
 
 
 def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
-            cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT):
+            cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT,
+            chase_processes=CHASE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
-    processes]}, "skipped": {key: why}, "failed": {key: why}}.  A process that fails loses
-    its own figures only; RuntimeError where every one did."""
+    processes]}, "skipped": {key: why}, "failed": {key: why}}.  The pointer chase's lines in
+    the last-level cache (chase_keys) get chase_processes more processes of their own, and a
+    sample a pair of them.  A process that fails loses its own figures only; RuntimeError
+    where every one did."""
     from . import sampling
 
     sampling.check_processes(processes)
+    spec = {"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
+            "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
+            "warm_passes": WARM_PASSES, "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
+            "cold_factor": COLD_FACTOR}
+    chased = chase_keys(keys) if chase_processes else []
+    # the whole within timeout (setup_cache's): each process its share
+    each = timeout / (processes + (chase_processes if chased else 0))
+    outputs, errors = _run(spec, processes, each)
+    if len(errors) == processes:
+        raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
+    measured = samples_of(outputs)
+    if chased:
+        sampling.check_processes(chase_processes)
+        # seeds after the first processes': each process its own round order
+        extra, _ = _run(dict(spec, keys=chased), chase_processes, each, first=processes)
+        for key, samples in samples_of(extra)["samples"].items():
+            if key in measured["samples"]:
+                measured["samples"][key] += samples
+    return measured
+
+
+def _run(spec, processes, timeout, first=0):
+    """([each process's output, {} where it failed], [what failed]) of processes children
+    run one after another on spec, each within timeout seconds."""
     outputs, errors = [], []
-    for index in range(processes):
-        spec = json.dumps({"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
-                           "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
-                           "warm_passes": WARM_PASSES,
-                           "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
-                           "cold_factor": COLD_FACTOR, "seed": index})
+    for index in range(first, first + processes):
         try:
             # -I: the installed fibext, not a checkout's sources
-            child = subprocess.run([sys.executable, "-I", __file__, spec],
+            child = subprocess.run([sys.executable, "-I", __file__,
+                                    json.dumps(dict(spec, seed=index))],
                                    capture_output=True, text=True,
-                                   timeout=timeout / processes)
+                                   timeout=timeout)
             if child.returncode != 0:
                 raise RuntimeError(f"exit status {child.returncode}: {child.stderr[-2000:]}")
             outputs.append(json.loads(child.stdout))
         except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
-            errors.append(f"sampling process {index + 1} of {processes}: {e}")
+            errors.append(f"sampling process {index + 1} of {first + processes}: {e}")
             outputs.append({})
-    if len(errors) == processes:
-        raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
-    return samples_of(outputs)
+    return outputs, errors
+
+
+def chase_keys(keys, caches=None):
+    """The pointer chase's keys from the private level's size up to the last level: there a
+    chase's figure is the process's (where its cycle fell), not the moment's, and the pairs of
+    PROCESSES leave a build's median short of it (docs/measurements.md).  caches: fibext.
+    memory.cache_sizes() by default; none where this fibext cannot say."""
+    try:
+        from fibext import memory
+        caches = memory.cache_sizes() if caches is None else caches
+        last = memory.last_level(caches)
+    except (ImportError, AttributeError):  # an older commit's fibext: no extra processes
+        return []
+    levels = sorted(caches)
+    if len(levels) < 2:
+        return []
+    private = caches[levels[-2]]
+    out = []
+    for key in keys:
+        options = json.loads(key)
+        if options["pattern"] == "chase" and private <= options["size"] <= last:
+            out.append(key)
+    return out
 
 
 def samples_of(outputs):

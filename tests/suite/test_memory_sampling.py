@@ -40,6 +40,34 @@ def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
         keys[2]: "NotImplementedError: no numpy kernel for the chase pattern"}
 
 
+def test_the_chase_in_the_last_level_cache_takes_processes_of_its_own():
+    caches = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
+    chase = {size: memory_sampling.line_key("chase", "c", size)
+             for size in (512 << 10, 1 << 20, 8 << 20, 32 << 20, 64 << 20)}
+    sequential = memory_sampling.line_key("sequential", "c", 8 << 20)
+    assert memory_sampling.chase_keys([*chase.values(), sequential], caches) == [
+        chase[1 << 20], chase[8 << 20], chase[32 << 20]]   # from the L2's size to the L3's
+    assert memory_sampling.chase_keys(list(chase.values()), {1: 32 << 10}) == []
+
+
+def test_measure_gives_the_chase_in_the_last_level_cache_its_extra_pairs(monkeypatch):
+    # this machine taken to have a 4 KiB L2 and an 8 KiB L3: the 4 KiB chase is in it
+    monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("chase", "cython", 4096)]
+    seeds = []
+    run = memory_sampling._run
+    monkeypatch.setattr(memory_sampling, "_run", lambda spec, *args, **kw: (
+        seeds.append((spec["keys"], args, kw)), run(spec, *args, **kw))[1])
+    measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000,
+                                       chase_processes=2, timeout=60)
+    assert len(measured["samples"][keys[0]]) == 4 // sampling.PAIR
+    assert len(measured["samples"][keys[1]]) == (4 + 2) // sampling.PAIR
+    assert all(math.isfinite(v) and v > 0 for v in measured["samples"][keys[1]])
+    # the extra processes time the chase alone, seeded after the others, in the same budget
+    assert seeds == [(keys, (4, 10.0), {}), ([keys[1]], (2, 10.0), {"first": 4})]
+
+
 def test_a_pair_stands_on_the_process_that_timed_a_line_and_a_failed_process_costs_only_its_own():
     a, b = "a", "b"
     outputs = [{"lines": {a: [3.0, 2.0], b: [5.0]}},
