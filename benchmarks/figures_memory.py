@@ -276,7 +276,7 @@ def shared_cache_sizes(sizes, caches):
     if len(levels) < 2:
         return []
     below, last = caches[levels[-2]], _caches_module().last_level(caches)
-    return [s for s in sizes if below < s and last <= s * EDGE and s <= last * EDGE]
+    return [s for s in sizes if below < s and last / EDGE <= s <= last * EDGE]
 
 
 #: How far from the last level a size still sits at its edge: a factor of two either way.

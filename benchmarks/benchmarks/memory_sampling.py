@@ -88,6 +88,8 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             "warm_passes": WARM_PASSES, "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
             "cold_factor": COLD_FACTOR}
     chased = chase_keys(keys) if chase_processes else []
+    if chased:
+        sampling.check_processes(chase_processes)
     # the whole within timeout (setup_cache's): each process its share
     each = timeout / (processes + (chase_processes if chased else 0))
     outputs, errors = _run(spec, processes, each)
@@ -95,7 +97,6 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
         raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
     measured = samples_of(outputs)
     if chased:
-        sampling.check_processes(chase_processes)
         # seeds after the first processes': each process its own round order
         extra, _ = _run(dict(spec, keys=chased), chase_processes, each, first=processes)
         for key, samples in samples_of(extra)["samples"].items():
