@@ -19,9 +19,7 @@ The lines a cache holds, but the pointer chase's, restarted once more (-samples-
 timed run came to follow several warming passes (memory_sampling.WARM_PASSES), where one had
 left buffers of 1-64 MiB short of where a repeated pass finds them.  The pointer chase's lines
 in the last-level cache kept their version when they came to take more processes
-(memory_sampling.CHASE_PROCESSES): more samples of the same figure, not another one.  So did the
-lines above the last level when they came to take more rounds (memory_sampling.COLD_BUDGET_NS):
-the same quantile of more rounds.
+(memory_sampling.CHASE_PROCESSES): more samples of the same figure, not another one.
 
 The grid is sized by what a sampling process holds and times (docs/measurements.md has the
 time per commit): the pointer chase, the headline latency curve, gets one size per octave;

@@ -53,10 +53,6 @@ COLD_WARM_NS = 10_000_000
 #: within this, but at least MIN_ROUNDS.
 BUDGET_NS = 40_000_000
 MIN_ROUNDS = 3
-#: ...and a line no cache holds within this: in RAM its level moves with the host in windows
-#: of seconds, not milliseconds, and a process's low quantile needs rounds across more of them
-#: (docs/measurements.md).
-COLD_BUDGET_NS = 120_000_000
 #: Above this many times the last-level cache no cache holds a buffer: no pass warms it before
 #: its runs (_Passes), and the random read is timed over windows of its index (_Window).
 COLD_FACTOR = 1
@@ -78,7 +74,7 @@ def line_key(pattern, impl, size, dtype="float64", stride=None):
 
 def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT,
-            chase_processes=CHASE_PROCESSES, cold_budget_ns=COLD_BUDGET_NS):
+            chase_processes=CHASE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
     processes]}, "skipped": {key: why}, "failed": {key: why}}.  The pointer chase's lines in
     the last-level cache (chase_keys) get chase_processes more processes of their own, and a
@@ -89,8 +85,7 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     sampling.check_processes(processes)
     spec = {"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
             "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
-            "warm_passes": WARM_PASSES, "budget_ns": budget_ns,
-            "cold_budget_ns": cold_budget_ns, "min_rounds": MIN_ROUNDS,
+            "warm_passes": WARM_PASSES, "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
             "cold_factor": COLD_FACTOR}
     chased = chase_keys(keys) if chase_processes else []
     if chased:
@@ -196,10 +191,8 @@ def _sample(spec):
         caches = memory.cache_sizes()
         llc = max(caches.values()) if caches else memory.DEFAULT_LLC
     cold_above = spec["cold_factor"] * llc
-    lines, budgets = {}, {}
+    lines = {}
     for key, workload in _prepare(memory, spec["keys"], skipped).items():
-        budgets[key] = spec["budget_ns"] if workload.size <= cold_above \
-            else spec.get("cold_budget_ns", spec["budget_ns"])
         try:
             if workload.size <= cold_above:
                 lines[key] = _Passes(workload, spec["target_ns"],
@@ -213,7 +206,7 @@ def _sample(spec):
             failed[key] = f"{type(e).__name__}: {e}"
     out = {key: [] for key in lines}
     takes = {key: max(spec["min_rounds"], min(spec["rounds"], int(
-        budgets[key] // line.run_ns))) for key, line in lines.items()}
+        spec["budget_ns"] // line.run_ns))) for key, line in lines.items()}
     order = list(lines)
     shuffle = random.Random(spec.get("seed", 0)).shuffle
     for r in range(spec["rounds"]):

@@ -227,17 +227,3 @@ def test_lines_above_the_last_level_cache_are_timed_cold(monkeypatch):
         ("_Passes", "chase", 50_000, {"warm_below": 10**9}),
         ("_Passes", "sequential", 50_000, {"warm_below": 10**9})], key=str)
     assert len(out["lines"]) == 3 and all(len(r) == 2 for r in out["lines"].values())
-
-
-@pytest.mark.parametrize("cold_factor, rounds_taken", [(0, 3), (1, 1)])
-def test_a_line_no_cache_holds_takes_its_rounds_within_the_cold_budget(cold_factor,
-                                                                         rounds_taken):
-    # a budget no run fits in: a line a cache holds takes min_rounds, one in RAM all its rounds
-    keys = [memory_sampling.line_key("sequential", "c", 4096),
-            memory_sampling.line_key("random", "c", 4096)]
-    spec = {"keys": keys, "rounds": 3, "target_ns": 20_000, "cold_target_ns": 20_000,
-            "cold_warm_ns": 10**9, "budget_ns": 1, "cold_budget_ns": 10**9,
-            "min_rounds": 1, "cold_factor": cold_factor}
-    out = memory_sampling._sample(spec)
-    assert {key: len(rounds) for key, rounds in out["lines"].items()} == \
-        dict.fromkeys(keys, rounds_taken)
