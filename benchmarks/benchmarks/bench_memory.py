@@ -29,6 +29,7 @@ random, chase); pure Python stops at 1 MiB.
 """
 
 import itertools
+import sys
 
 from . import memory_sampling
 from .common import require, safe_import
@@ -77,7 +78,7 @@ class _Memory:
 
     def setup_cache(self):
         if memory is None:
-            return {"samples": {}, "skipped": {}, "failed": {}}  # every line skips in setup()
+            return {"samples": {}, "skipped": {}, "failed": {}, "lost": {}}  # all skip in setup()
         keys = [cls.line_key(*combo) for cls in _Memory.__subclasses__()
                 for combo in itertools.product(*cls.params)]
         return memory_sampling.measure(keys)
@@ -93,6 +94,10 @@ class _Memory:
             # a combination with no kernel, or no memory for its buffers: asv skips it
             why = cache["skipped"].get(key, "no sampling process timed it")
             raise NotImplementedError(f"{key} was not sampled: {why}")
+        for why in cache.get("lost", {}).get(key, ()):
+            # asv keeps no output of setup_cache: the line says it, in the run's log
+            print(f"{key}: a sampling process failed, the line stands on the others' samples: "
+                  f"{why}", file=sys.stderr)
 
     def _cost(self, cache, *params):
         """The line's samples, in seconds per element (or access)."""

@@ -21,7 +21,8 @@ the faster of a pair halves.
 
 A line that cannot be sampled costs only itself: a line with no kernel or no memory for its
 buffers is skipped with the reason, one whose kernel raises is failed with it, and a process
-that dies loses only its own figures (its partner's stand alone).
+that dies loses only its own figures (its partner's stand alone), and each line it was to
+time says so when asv runs it (bench_memory's setup, on stderr).
 
 Run as a script (``python -I memory_sampling.py SPEC``) it is the child process: it imports
 the installed fibext.memory, measures and prints every round as JSON.  It needs nothing but
@@ -76,10 +77,11 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT,
             chase_processes=CHASE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
-    processes]}, "skipped": {key: why}, "failed": {key: why}}.  The pointer chase's lines in
-    the last-level cache (chase_keys) get chase_processes more processes of their own, and a
-    sample a pair of them.  A process that fails loses its own figures only; RuntimeError
-    where every one did."""
+    processes]}, "skipped": {key: why}, "failed": {key: why}, "lost": {key: [why, a failed
+    process each]}}.  The pointer chase's lines in the last-level cache (chase_keys) get
+    chase_processes more processes of their own, and a sample a pair of them.  A process that
+    fails loses its own figures only, and each sampled line it was to time names it in "lost";
+    RuntimeError where every one of the first processes failed."""
     from . import sampling
 
     sampling.check_processes(processes)
@@ -96,13 +98,28 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     if len(errors) == processes:
         raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
     measured = samples_of(outputs)
+    lost = {key: [_headline(e) for e in errors] for key in spec["keys"]} if errors else {}
     if chased:
         # seeds after the first processes': each process its own round order
-        extra, _ = _run(dict(spec, keys=chased), chase_processes, each, first=processes)
+        extra, extra_errors = _run(dict(spec, keys=chased), chase_processes, each,
+                                   first=processes)
         for key, samples in samples_of(extra)["samples"].items():
             if key in measured["samples"]:
                 measured["samples"][key] += samples
+        for key in chased if extra_errors else ():
+            lost.setdefault(key, []).extend(_headline(e) for e in extra_errors)
+    # a line some process failed to time stands on the others' samples, and says so
+    measured["lost"] = {key: why for key, why in lost.items() if key in measured["samples"]}
     return measured
+
+
+def _headline(error, limit=300):
+    """A failed process's error in one line of at most limit characters, its first line (which
+    process, how it ended) and its last (a traceback's exception): what a line that lost the
+    process's figures says of it; the whole error goes with RuntimeError alone."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()] or ["?"]
+    line = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _run(spec, processes, timeout, first=0):

@@ -93,7 +93,7 @@ def test_every_combination_prepares_what_its_name_says(bench):
 def test_benchmarks_skip_without_fibext_memory(bench, monkeypatch):
     monkeypatch.setattr(bench, "memory", None)
     cache = bench.PointerChase().setup_cache()
-    assert cache == {"samples": {}, "skipped": {}, "failed": {}}
+    assert cache == {"samples": {}, "skipped": {}, "failed": {}, "lost": {}}
     with pytest.raises(NotImplementedError, match="fibext.memory is not in this commit"):
         bench.PointerChase().setup(cache, "c", 4096)
 
@@ -108,6 +108,20 @@ def test_a_line_the_measurement_left_out_skips_and_one_that_failed_fails(bench):
     cache["failed"][key] = "IndexError: index 9 is out of bounds"
     with pytest.raises(RuntimeError, match="IndexError: index 9 is out of bounds"):
         bench.PointerChase().setup(cache, "c", 4096)
+
+
+def test_a_line_that_lost_a_sampling_process_keeps_its_samples_and_says_so(bench, capsys):
+    key = bench.PointerChase.line_key("c", 4096)
+    why = "sampling process 6 of 8: exit status -9"
+    cache = {"samples": {key: [2.0, 3.0]}, "skipped": {}, "failed": {}, "lost": {key: [why]}}
+    bench.PointerChase().setup(cache, "c", 4096)
+    assert bench.PointerChase().track_latency(cache, "c", 4096)["samples"] == pytest.approx(
+        [2e-9, 3e-9])
+    assert capsys.readouterr().err == (
+        f"{key}: a sampling process failed, the line stands on the others' samples: {why}\n")
+    del cache["lost"][key]
+    bench.PointerChase().setup(cache, "c", 4096)
+    assert capsys.readouterr().err == ""
 
 
 def test_every_benchmark_says_in_its_version_that_it_is_in_seconds(bench):

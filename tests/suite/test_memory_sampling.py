@@ -4,6 +4,7 @@ windows of their index, and hands asv one sample a pair of processes."""
 
 import dataclasses
 import math
+import re
 
 import pytest
 
@@ -66,6 +67,42 @@ def test_measure_gives_the_chase_in_the_last_level_cache_its_extra_pairs(monkeyp
     assert all(math.isfinite(v) and v > 0 for v in measured["samples"][keys[1]])
     # the extra processes time the chase alone, seeded after the others, in the same budget
     assert seeds == [(keys, (4, 10.0), {}), ([keys[1]], (2, 10.0), {"first": 4})]
+
+
+def test_a_chase_line_whose_extra_processes_failed_keeps_the_first_samples_and_names_the_loss(
+        monkeypatch):
+    monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("chase", "cython", 4096)]
+    run = memory_sampling._run
+    # the extra processes are given rounds no child can count: each exits with a traceback
+    monkeypatch.setattr(memory_sampling, "_run", lambda spec, *args, **kw: run(
+        dict(spec, rounds=None) if kw.get("first") else spec, *args, **kw))
+    measured = memory_sampling.measure(keys, processes=2, rounds=3, target_ns=20_000,
+                                       chase_processes=2, timeout=60)
+    assert [len(measured["samples"][key]) for key in keys] == [1, 1]
+    assert list(measured["lost"]) == [keys[1]] and len(measured["lost"][keys[1]]) == 2
+    for index, why in enumerate(measured["lost"][keys[1]], start=3):
+        # one line: which process, how it ended, and the traceback's exception
+        assert re.fullmatch(rf"sampling process {index} of 4: exit status 1: Traceback \(most "
+                            r"recent call last\): \.\.\. TypeError: .*'NoneType'.*", why), why
+
+
+def test_a_first_process_that_failed_is_named_by_every_line_it_was_to_time(monkeypatch):
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
+            memory_sampling.line_key("chase", "numpy", 4096)]  # skipped: no kernel
+    run = memory_sampling._run
+
+    def second_dies(spec, processes, timeout, first=0):
+        outputs, errors = run(spec, processes, timeout, first)
+        return outputs[:1] + [{}], errors + [f"sampling process 2 of 2: exit status -9: {'x' * 400}"]
+    monkeypatch.setattr(memory_sampling, "_run", second_dies)
+    measured = memory_sampling.measure(keys, processes=2, rounds=3, target_ns=20_000)
+    assert list(measured["samples"]) == [keys[0]] and keys[1] in measured["skipped"]
+    assert list(measured["lost"]) == [keys[0]] and len(measured["lost"][keys[0]]) == 1
+    why = measured["lost"][keys[0]][0]  # cut to one line of 300 characters
+    assert why.startswith("sampling process 2 of 2: exit status -9: xxx") and why.endswith(
+        "x...") and len(why) == 300
 
 
 def test_a_pair_stands_on_the_process_that_timed_a_line_and_a_failed_process_costs_only_its_own():
