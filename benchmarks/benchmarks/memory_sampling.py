@@ -98,7 +98,8 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     if len(errors) == processes:
         raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
     measured = samples_of(outputs)
-    lost = {key: [_headline(e) for e in errors] for key in spec["keys"]} if errors else {}
+    first_lost = [_headline(e) for e in errors]
+    chase_lost = []
     if chased:
         # seeds after the first processes': each process its own round order
         extra, extra_errors = _run(dict(spec, keys=chased), chase_processes, each,
@@ -106,10 +107,14 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
         for key, samples in samples_of(extra)["samples"].items():
             if key in measured["samples"]:
                 measured["samples"][key] += samples
-        for key in chased if extra_errors else ():
-            lost.setdefault(key, []).extend(_headline(e) for e in extra_errors)
+        chase_lost = [_headline(e) for e in extra_errors]
     # a line some process failed to time stands on the others' samples, and says so
-    measured["lost"] = {key: why for key, why in lost.items() if key in measured["samples"]}
+    chased = set(chased)
+    measured["lost"] = {}
+    for key in measured["samples"]:
+        why = first_lost + (chase_lost if key in chased else [])
+        if why:
+            measured["lost"][key] = why
     return measured
 
 
