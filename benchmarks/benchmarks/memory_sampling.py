@@ -37,6 +37,10 @@ import sys
 
 #: Fresh interpreters, one after another, in one asv run: two pairs, two samples a line.
 PROCESSES = 4
+#: Processes a sample: the faster figure of a pair (sampling.sample_figure).  A pair, where
+#: fib's lines take the fastest of four: a memory process lasts seconds, and groups of four
+#: would double the memory lines' time for the same samples.
+PAIR = 2
 #: Fresh interpreters more for the pointer chase's lines in the last-level cache (chase_keys),
 #: after the others: two more samples a line an asv run.
 CHASE_PROCESSES = 4
@@ -84,14 +88,14 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
     RuntimeError where every one of the first processes failed."""
     from . import sampling
 
-    sampling.check_processes(processes)
+    sampling.check_processes(processes, PAIR)
     spec = {"keys": list(keys), "rounds": rounds, "target_ns": target_ns,
             "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
             "warm_passes": WARM_PASSES, "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
             "cold_factor": COLD_FACTOR}
     chased = chase_keys(keys) if chase_processes else []
     if chased:
-        sampling.check_processes(chase_processes)
+        sampling.check_processes(chase_processes, PAIR)
     # the whole within timeout (setup_cache's): each process its share
     each = timeout / (processes + (chase_processes if chased else 0))
     outputs, errors = _run(spec, processes, each)
@@ -181,7 +185,7 @@ def samples_of(outputs):
                for key in dict.fromkeys(k for rounds in lines for k in rounds)}
     out = {"samples": {}, "skipped": {}, "failed": {}}
     for key, values in figures.items():
-        samples = sampling.samples_of(values)
+        samples = sampling.samples_of(values, PAIR)
         if any(v is not None for v in samples):
             out["samples"][key] = samples
     for kind in ("skipped", "failed"):

@@ -2,8 +2,8 @@
 
 Each line is sampled in PROCESSES fresh interpreters, one after another, each timing every line
 in turn, ROUNDS rounds of NUMBER calls.  A process's figure is a low quantile of its rounds,
-the (ROUNDS // 10 + 1)-th fastest (process_figure); a sample is the faster figure of a pair
-of consecutive processes (sample_figure).  Those samples are what bench_fib hands asv, so asv
+the (ROUNDS // 10 + 1)-th fastest (process_figure); a sample is the fastest figure of GROUP
+consecutive processes (sample_figure).  Those samples are what bench_fib hands asv, so asv
 stores each line with its statistics (the median, quartiles and 99% interval: the figure the
 site, the gate, the drill and the report read) and asv compare can test significance.
 
@@ -12,17 +12,17 @@ samples from one process are not independent (the process's hash seed sets a pur
 loop's level), so a process gives one figure, not ROUNDS.  Many short rounds and a low
 quantile of them: the figure needs only a few of ROUNDS rounds outside a busy neighbour's
 stretches, or inside the millisecond windows in which a two-level host runs at its fast level,
-while a rare fast tail must reach several rounds of one process to move it.  The faster of two
-processes: a build's median then moves only where both of a pair fell on a slow level (a
-slow hash seed, a slow stretch), a share that is the square of one process's, where the
-median of single processes moved with how many of a build's processes were slow; pairs are
-independent of each other, so asv's test still sees independent samples.  The fourth
-behaviour, slow drift over minutes, no estimator of one build removes: the tools sample
-builds side by side instead, PASSES passes over every build they compare
-(measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of them
-alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
+while a rare fast tail must reach several rounds of one process to move it.  The fastest of a
+group of processes: a build's median then moves only where every process of many groups fell
+on a slow level (a slow hash seed, a slow stretch, a compiled call that never reached its fast
+level in the process's life), where the median of single processes moved with how many of a
+build's processes were slow; groups are independent of each other, so asv's test still sees
+independent samples.  The fourth behaviour, slow drift over minutes, no estimator of one build
+removes: the tools sample builds side by side instead, PASSES passes over every build they
+compare (measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of
+them alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
 
-PROCESSES, PAIR, ROUNDS, NUMBER and PASSES below are the one statement of how samples are
+PROCESSES, GROUP, ROUNDS, NUMBER and PASSES below are the one statement of how samples are
 taken; bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps
 them equal).
 
@@ -39,17 +39,19 @@ import subprocess
 import sys
 
 #: Fresh interpreters in one asv run (a pass), run one after another.
-PROCESSES = 8
-#: Processes a sample: the faster figure of this many consecutive ones (sample_figure).
-PAIR = 2
+PROCESSES = 16
+#: Processes a sample: the fastest figure of this many consecutive ones (sample_figure).  Four,
+#: not two: a compiled call that starts each process on a slow level and reaches its fast one
+#: only some way into the process, or never, left half the processes of a stretch slow.
+GROUP = 4
 #: Samples a line one asv run (a pass) takes.
-SAMPLES_A_PASS = PROCESSES // PAIR
+SAMPLES_A_PASS = PROCESSES // GROUP
 #: Passes the tools run over the builds they compare (asv's samples joined): SAMPLES a line.
 PASSES = 4
 #: Samples a line over the passes: what asv's median is taken of.
 SAMPLES = PASSES * SAMPLES_A_PASS
 #: Rounds of each line per interpreter (every line timed once a round, in turn).
-ROUNDS = 40
+ROUNDS = 30
 #: Calls per round: ~0.2 ms for a compiled variant, long enough that timer resolution and the
 #: loop's start are below 0.1%, short enough to fit inside a fast window of a two-level host.
 #: ROUNDS x NUMBER is what one process spends on a line.
@@ -64,16 +66,18 @@ LINES_ENV = "FIBEXT_SAMPLE_LINES"
 
 def process_figure(rounds):
     """One process's figure: the (n // 10 + 1)-th fastest of its n finite rounds (the fastest
-    below 10 rounds), or None without a finite round.  The fifth fastest of 40: a fast tail in
-    4% of rounds moves about one process in 40 (the third fastest: one in five, which the
-    faster of a pair would double), where the fastest would follow it in most."""
+    below 10 rounds), or None without a finite round.  The fourth fastest of 30: a fast tail
+    in 4% of rounds moves about one process in 30 (the second fastest: over one in three,
+    which the fastest of a group would carry into most samples), where the fastest would
+    follow it in most."""
     finite = sorted(_finite(rounds))
     return finite[len(finite) // 10] if finite else None
 
 
 def sample_figure(figures):
-    """One sample from a pair of processes' figures: the faster, or None where neither has
-    one.  A slow level that one process in four falls on reaches a sample one time in 16."""
+    """One sample from a group of processes' figures: the fastest, or None where none has
+    one.  A slow level that half the processes fall on reaches a sample one time in 16 (for
+    a group of four)."""
     return min(_finite(figures), default=None)
 
 
@@ -81,13 +85,13 @@ def _finite(values):
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def samples_of(figures, pair=PAIR):
+def samples_of(figures, group=GROUP):
     """A line's samples from its processes' figures, in the order the processes ran: one a
-    pair of consecutive processes (sample_figure)."""
-    if not figures or len(figures) % pair:
-        raise ValueError(f"the processes' figures must come in whole pairs of {pair}, "
+    group of consecutive processes (sample_figure)."""
+    if not figures or len(figures) % group:
+        raise ValueError(f"the processes' figures must come in whole groups of {group}, "
                          f"not {len(figures)}")
-    return [sample_figure(figures[i:i + pair]) for i in range(0, len(figures), pair)]
+    return [sample_figure(figures[i:i + group]) for i in range(0, len(figures), group)]
 
 
 def fib_key(variant, n):
@@ -119,17 +123,17 @@ PURE_C_SERIAL = pure_c_key("serial", "")
 PURE_C_FENCE = pure_c_key("fence", "")
 
 
-def check_processes(processes, pair=PAIR):
-    """Refuse, before any process starts, a process count that is not whole pairs."""
-    if processes < 1 or processes % pair:
-        raise ValueError(f"processes must be a positive multiple of pair ({pair}), "
+def check_processes(processes, group=GROUP):
+    """Refuse, before any process starts, a process count that is not whole groups."""
+    if processes < 1 or processes % group:
+        raise ValueError(f"processes must be a positive multiple of group ({group}), "
                          f"not {processes}")
 
 
-def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, timeout=600):
-    """{line key: [ns per call, one sample a pair of processes]} of every line this commit's
+def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, group=GROUP, timeout=600):
+    """{line key: [ns per call, one sample a group of processes]} of every line this commit's
     fibext has, each of the processes timing every line rounds times."""
-    check_processes(processes, pair)
+    check_processes(processes, group)
     spec = json.dumps({"ns": list(ns), "rounds": rounds, "number": number,
                        "lines": os.environ.get(LINES_ENV) or ""})
     figures = {}
@@ -143,7 +147,7 @@ def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, pair=PAIR, ti
         for key, values in json.loads(child.stdout).items():
             figures.setdefault(key, []).append(process_figure(values))
     # every process times the same lines (the same fibext, the same spec)
-    return {key: samples_of(values, pair) for key, values in latency_of_parts(figures).items()}
+    return {key: samples_of(values, group) for key, values in latency_of_parts(figures).items()}
 
 
 def latency_of_parts(figures):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from benchmarks import memory_sampling, sampling
+from benchmarks import memory_sampling
 from fibext import memory
 
 
@@ -24,7 +24,7 @@ def test_a_line_of_fewer_rounds_takes_exactly_that_many_spread_over_the_rounds()
 
 def test_measure_refuses_processes_that_are_not_whole_pairs():
     for processes in (0, 1, 3):
-        with pytest.raises(ValueError, match="multiple of pair"):
+        with pytest.raises(ValueError, match=r"multiple of group \(2\)"):
             memory_sampling.measure([], processes=processes)
 
 
@@ -35,7 +35,7 @@ def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
     measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000)
     assert set(measured["samples"]) == set(keys[:2]) and not measured["failed"]
     for key, values in measured["samples"].items():
-        assert len(values) == 4 // sampling.PAIR, (key, values)
+        assert len(values) == 4 // memory_sampling.PAIR, (key, values)
         assert all(math.isfinite(v) and 0 < v < 1000 for v in values), (key, values)
     assert measured["skipped"] == {
         keys[2]: "NotImplementedError: no numpy kernel for the chase pattern"}
@@ -62,8 +62,8 @@ def test_measure_gives_the_chase_in_the_last_level_cache_its_extra_pairs(monkeyp
         seeds.append((spec["keys"], args, kw)), run(spec, *args, **kw))[1])
     measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000,
                                        chase_processes=2, timeout=60)
-    assert len(measured["samples"][keys[0]]) == 4 // sampling.PAIR
-    assert len(measured["samples"][keys[1]]) == (4 + 2) // sampling.PAIR
+    assert len(measured["samples"][keys[0]]) == 4 // memory_sampling.PAIR
+    assert len(measured["samples"][keys[1]]) == (4 + 2) // memory_sampling.PAIR
     assert all(math.isfinite(v) and v > 0 for v in measured["samples"][keys[1]])
     # the extra processes time the chase alone, seeded after the others, in the same budget
     assert seeds == [(keys, (4, 10.0), {}), ([keys[1]], (2, 10.0), {"first": 4})]
