@@ -42,7 +42,7 @@ import sys
 PROCESSES = 16
 #: Processes a sample: the fastest figure of this many consecutive ones (sample_figure).  Four,
 #: not two: a compiled call that starts each process on a slow level and reaches its fast one
-#: only some way into the process, or never, left half the processes of a stretch slow.
+#: only some way into the process, or never, leaves most processes of a slow stretch slow.
 GROUP = 4
 #: Samples a line one asv run (a pass) takes.
 SAMPLES_A_PASS = PROCESSES // GROUP
@@ -76,8 +76,7 @@ def process_figure(rounds):
 
 def sample_figure(figures):
     """One sample from a group of processes' figures: the fastest, or None where none has
-    one.  A slow level that half the processes fall on reaches a sample one time in 16 (for
-    a group of four)."""
+    one.  A slow level that half the processes fall on reaches a sample one time in 16."""
     return min(_finite(figures), default=None)
 
 
