@@ -1,4 +1,5 @@
-"""Samples of the memory lines (bench_memory), for asv, taken as sampling.py takes fib's.
+"""Samples of the memory lines (bench_memory), for asv, taken as sampling.py takes fib's, but
+a sample the faster of a pair of processes (PAIR), not the fastest of four.
 
 Each line is sampled in PROCESSES fresh interpreters, one after another.  Each prepares the
 buffers of every line first (allocated, written, shuffled: never timed), then times every

@@ -125,8 +125,8 @@ PURE_C_FENCE = pure_c_key("fence", "")
 def check_processes(processes, group=GROUP):
     """Refuse, before any process starts, a process count that is not whole groups."""
     if processes < 1 or processes % group:
-        raise ValueError(f"processes must be a positive multiple of group ({group}), "
-                         f"not {processes}")
+        raise ValueError(f"processes must be a positive multiple of {group} (a sample is the "
+                         f"fastest of {group} processes), not {processes}")
 
 
 def measure(ns, processes=PROCESSES, rounds=ROUNDS, number=NUMBER, group=GROUP, timeout=600):

@@ -24,7 +24,7 @@ def test_a_line_of_fewer_rounds_takes_exactly_that_many_spread_over_the_rounds()
 
 def test_measure_refuses_processes_that_are_not_whole_pairs():
     for processes in (0, 1, 3):
-        with pytest.raises(ValueError, match=r"multiple of group \(2\)"):
+        with pytest.raises(ValueError, match=r"multiple of 2 \(a sample is the fastest of 2"):
             memory_sampling.measure([], processes=processes)
 
 

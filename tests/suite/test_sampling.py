@@ -9,6 +9,7 @@ import pytest
 import asvresults
 import benchmarks.bench_fib as bench_fib  # benchmarks/benchmarks/, through pytest's pythonpath
 import benchmarks.sampling as sampling
+import repo
 
 
 def _spread(values):
@@ -48,7 +49,7 @@ def test_a_sample_is_the_fastest_of_a_group_of_processes():
         with pytest.raises(ValueError, match="whole groups of 4"):
             sampling.samples_of(figures)
     for processes in (3, 6, 0):
-        with pytest.raises(ValueError, match="positive multiple of group"):
+        with pytest.raises(ValueError, match=r"positive multiple of 4 \(a sample is the fastest of 4"):
             sampling.measure([0], processes=processes)
 
 
@@ -94,21 +95,23 @@ def _published_in_groups_of(group, processes):
 
 def test_groups_keep_the_median_off_how_many_processes_fell_slow():
     # 20 histories of 10 builds that change nothing, each build's range over them: with one
-    # sample a process a build's median moves with the share of its processes that fell
-    # slow, with the fastest of each group only where all of many groups did
+    # sample a process (as many samples: the first SAMPLES processes) a build's median moves
+    # with the share of its processes that fell slow, with the fastest of each group only
+    # where all of many groups did
     rng = random.Random(20261203)
     ranges = {"groups": [], "single": []}
     for _ in range(20):
         commits = [_slow_processes(rng) for _ in range(10)]
         ranges["groups"].append(_spread([_published(c) for c in commits]))
-        ranges["single"].append(_spread([_published_in_groups_of(1, c) for c in commits]))
+        ranges["single"].append(_spread([_published_in_groups_of(1, c[:sampling.SAMPLES])
+                                         for c in commits]))
     typical = {how: statistics.median(spreads) for how, spreads in ranges.items()}
-    assert typical["groups"] < 0.04 and typical["single"] > 0.06, typical
+    assert typical["groups"] < 0.05 and typical["single"] > 0.15, typical
 
 
 def _slow_start(rng):
     # a compiled call that starts every process on a slow level and reaches its fast one
-    # (13% faster) at a round of its own, or never in the process's life (cython_cpdef
+    # (12% less time) at a round of its own, or never in the process's life (cython_cpdef
     # fib(90), Zen 5, docs/measurements.md): about half the processes reach it, one in five
     # in a stretch of the host (tens of seconds) that covers a pass now and then
     out = []
@@ -135,6 +138,33 @@ def test_groups_of_four_find_the_fast_level_a_process_reaches_late_or_never():
     assert typical[4] < 0.02 and typical[2] > 0.05, typical
 
 
+def _fast_process(rng):
+    # a compiled call that about one process in eight runs ~10% faster, for its whole life
+    # (fib(0), Zen 5, docs/measurements.md "A fast process")
+    out = []
+    for _ in range(PROCESSES):
+        level = 13.0 if rng.random() < 1 / 8 else 14.5
+        out.append([level * rng.lognormvariate(0, 0.01) for _ in range(sampling.ROUNDS)])
+    return out
+
+
+def test_a_fast_process_keeps_a_compiled_call_within_its_threshold_not_within_pairs_spread():
+    # The cost of the fastest of four: it carries a fast process into four samples in ten
+    # (pairs: one in four), and a build's median onto the fast level in about a third of the
+    # builds.  The lines where this is seen (compiled fib(0) and fib(10)) are judged by their
+    # own threshold, which the published figure stays inside; pairs held them closer.
+    thresholds, _ = repo.load_thresholds()
+    threshold = repo.threshold_for(thresholds, "bench_fib.Fib.track_call('capi', 0)")
+    rng = random.Random(20261130)
+    ranges = {4: [], 2: []}
+    for _ in range(20):
+        commits = [_fast_process(rng) for _ in range(10)]
+        for group in ranges:
+            ranges[group].append(_spread([_published_in_groups_of(group, c) for c in commits]))
+    assert max(ranges[4]) < threshold, (threshold, ranges[4])
+    assert statistics.median(ranges[2]) < statistics.median(ranges[4]), ranges
+
+
 def _two_levels(rng, calls_per_round=1):
     # a host whose neighbour leaves the core fast only in windows of a few ms (Zen 4,
     # docs/measurements.md): most processes see such windows in a share of their rounds that
@@ -154,8 +184,9 @@ def test_short_rounds_catch_the_fast_windows_of_a_two_level_host():
     rng = random.Random(20261203)
     published = _spread([_published(_two_levels(rng)) for _ in range(10)])
     assert published < 0.03, published
-    # the same calls in 8x longer rounds (the setting before: 5 rounds of 20,000 calls)
-    # average the windows away, and the figure follows each build's share of them
+    # the same calls in 8x longer rounds (as before 2026-12-03: 5 rounds of 20,000 calls; here
+    # 4 rounds of 20,000 or fewer) average the windows away, and the figure follows each
+    # build's share of them
     longer = _spread([_published(_two_levels(rng, calls_per_round=8)) for _ in range(10)])
     assert longer > 0.05, longer
 

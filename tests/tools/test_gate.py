@@ -54,7 +54,7 @@ def test_judge_times_with_asv_compare_rule():
 
 
 def test_judge_the_sampled_lines_by_threshold_and_asvs_test_on_their_samples():
-    # fib's lines hand asv one sample a pair of processes, in seconds: asv's median and its
+    # fib's lines hand asv one sample a group of processes, in seconds: asv's median and its
     # test on them
     name = "bench_fib.Fib.track_call"
     steady = [42e-9 * (1 + k / 1000) for k in range(16)]
