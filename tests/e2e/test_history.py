@@ -326,7 +326,11 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
         f"{pid} {line[:150]}" for pid, line in left))
     run = ok(subprocess.run(args, cwd=clone, capture_output=True, text=True))
     (ended,) = [line for line in run.stdout.splitlines() if line.startswith("ended ")]
-    assert all(f"pid {pid} " in ended for pid, _ in left), (ended, left)
+    # asv and asv_runner wait to be ended; a sampling child is one of 16 short processes the
+    # orphaned run starts one after another, and may end on its own before the next run
+    # looks (it ends the one running then)
+    lasting = [pid for pid, line in left if "sampling.py" not in line]
+    assert lasting and all(f"pid {pid} " in ended for pid in lasting), (ended, left)
     assert repo.leftovers(clone) == [] and not any(os.path.exists(f"/proc/{p}") for p, _ in left)
     assert value(results(clone)[git("rev-parse", "HEAD", cwd=clone)],
                  "bench_fib.FibNoop.track_call")
