@@ -125,15 +125,21 @@ def _slow_start(rng):
     return out
 
 
+def _ranges_by_group(draw, rng, groups=(4, 2)):
+    """{group: each of 20 histories' range over its 10 builds}, every build's processes drawn
+    once and published in groups of each size."""
+    ranges = {group: [] for group in groups}
+    for _ in range(20):
+        commits = [draw(rng) for _ in range(10)]
+        for group in groups:
+            ranges[group].append(_spread([_published_in_groups_of(group, c) for c in commits]))
+    return ranges
+
+
 def test_groups_of_four_find_the_fast_level_a_process_reaches_late_or_never():
     # 20 histories of 10 builds: the faster of a pair left a build's median between the
     # levels, the fastest of four keeps it on the fast one
-    rng = random.Random(20261204)
-    ranges = {4: [], 2: []}
-    for _ in range(20):
-        commits = [_slow_start(rng) for _ in range(10)]
-        for group in ranges:
-            ranges[group].append(_spread([_published_in_groups_of(group, c) for c in commits]))
+    ranges = _ranges_by_group(_slow_start, random.Random(20261204))
     typical = {group: statistics.median(spreads) for group, spreads in ranges.items()}
     assert typical[4] < 0.02 and typical[2] > 0.05, typical
 
@@ -155,12 +161,7 @@ def test_a_fast_process_keeps_a_compiled_call_within_its_threshold_not_within_pa
     # own threshold, which the published figure stays inside; pairs held them closer.
     thresholds, _ = repo.load_thresholds()
     threshold = repo.threshold_for(thresholds, "bench_fib.Fib.track_call('capi', 0)")
-    rng = random.Random(20261130)
-    ranges = {4: [], 2: []}
-    for _ in range(20):
-        commits = [_fast_process(rng) for _ in range(10)]
-        for group in ranges:
-            ranges[group].append(_spread([_published_in_groups_of(group, c) for c in commits]))
+    ranges = _ranges_by_group(_fast_process, random.Random(20261130))
     assert max(ranges[4]) < threshold, (threshold, ranges[4])
     assert statistics.median(ranges[2]) < statistics.median(ranges[4]), ranges
 
