@@ -16,14 +16,14 @@ def _spread(values):
     return max(values) / min(values) - 1
 
 
-def _samples(processes):
+def _samples(processes, group=sampling.GROUP):
     """The samples asv gets from one commit's processes (each a list of rounds)."""
-    return sampling.samples_of([sampling.process_figure(rounds) for rounds in processes])
+    return sampling.samples_of([sampling.process_figure(rounds) for rounds in processes], group)
 
 
-def _published(processes):
+def _published(processes, group=sampling.GROUP):
     """The figure asv stores from one commit's processes: the median of their samples."""
-    return statistics.median(_samples(processes))
+    return statistics.median(_samples(processes, group))
 
 
 def test_a_process_gives_a_low_quantile_of_its_rounds():
@@ -48,8 +48,9 @@ def test_a_sample_is_the_fastest_of_a_group_of_processes():
     for figures in ([1.0, 2.0, 3.0], [1.0] * 6, []):
         with pytest.raises(ValueError, match="whole groups of 4"):
             sampling.samples_of(figures)
+    refused = r"positive multiple of 4 \(a sample is the fastest of 4"
     for processes in (3, 6, 0):
-        with pytest.raises(ValueError, match=r"positive multiple of 4 \(a sample is the fastest of 4"):
+        with pytest.raises(ValueError, match=refused):
             sampling.measure([0], processes=processes)
 
 
@@ -88,11 +89,6 @@ def _slow_processes(rng):
     return _per_process(rng, slow_share=rng.uniform(0.0, 0.5), spread=0.03)
 
 
-def _published_in_groups_of(group, processes):
-    return statistics.median(sampling.samples_of(
-        [sampling.process_figure(rounds) for rounds in processes], group=group))
-
-
 def test_groups_keep_the_median_off_how_many_processes_fell_slow():
     # 20 histories of 10 builds that change nothing, each build's range over them: with one
     # sample a process (as many samples: the first SAMPLES processes) a build's median moves
@@ -103,8 +99,7 @@ def test_groups_keep_the_median_off_how_many_processes_fell_slow():
     for _ in range(20):
         commits = [_slow_processes(rng) for _ in range(10)]
         ranges["groups"].append(_spread([_published(c) for c in commits]))
-        ranges["single"].append(_spread([_published_in_groups_of(1, c[:sampling.SAMPLES])
-                                         for c in commits]))
+        ranges["single"].append(_spread([_published(c[:sampling.SAMPLES], 1) for c in commits]))
     typical = {how: statistics.median(spreads) for how, spreads in ranges.items()}
     assert typical["groups"] < 0.05 and typical["single"] > 0.15, typical
 
@@ -132,7 +127,7 @@ def _ranges_by_group(draw, rng, groups=(4, 2)):
     for _ in range(20):
         commits = [draw(rng) for _ in range(10)]
         for group in groups:
-            ranges[group].append(_spread([_published_in_groups_of(group, c) for c in commits]))
+            ranges[group].append(_spread([_published(c, group) for c in commits]))
     return ranges
 
 
