@@ -9,14 +9,19 @@
 - The C compiler runs on every CPU: build_ext compiles the extensions in parallel (its
   --parallel, on by default here; `-j N` chooses).  cythonize stays serial: it takes about 1 s
   for all the modules, less than its worker pool costs to start.  Both skip what build/ already
-  holds up to date, so a second build of the same tree compiles nothing.
+  holds up to date, so a second build of the same tree compiles nothing (a change to this
+  file counts: it recompiles everything).
 - Optimised: Python's own CFLAGS (-O3 on CPython) with assertions off.  No -march=native, so
   a wheel runs on any CPU of its architecture.
 - FIBEXT_CYTHON_PROFILE=1 compiles the Cython modules with profile=True, so that cProfile
   (and asv profile) sees their functions.  Never the default: the hooks cost every call time.
   It builds under build/profile/, so switching it on or off never reuses the other's objects.
-- OpenMP only where the compiler builds and links it (OpenMPBuildExt); otherwise prange runs
+- OpenMP only where the compiler builds and links it (FibextBuildExt); otherwise prange runs
   serially and fibext.parallel.OPENMP is False.
+- Every function starts on a 64-byte boundary where the compiler can say so (gcc, clang):
+  otherwise a change to one function moves every function linked after it, and a hot loop
+  that moves across a fetch boundary runs faster or slower with no change to its own code
+  (docs/measuring.md, "Code placement").  Only setup.py builds add it; pyximport does not.
 """
 
 import copy
@@ -60,27 +65,43 @@ int main(void) {
 """
 
 
-def openmp_flags(compiler):
-    """The flags that compile and link OpenMP code with this compiler, or [] if none work."""
-    if os.environ.get("FIBEXT_OPENMP") == "0":
-        return []
-    flags = ["/openmp"] if compiler.compiler_type == "msvc" else ["-fopenmp"]
+def accepted(compiler, flags, program, link):
+    """flags if this compiler compiles program with them (and links it, if link), else []."""
     with tempfile.TemporaryDirectory() as tmp:
-        source = os.path.join(tmp, "openmp_check.c")
+        source = os.path.join(tmp, "check.c")
         with open(source, "w") as f:
-            f.write(_OPENMP_CHECK)
+            f.write(program)
         try:
-            # Linked, not just compiled: -fopenmp must also find the runtime (libgomp, libomp).
             objects = compiler.compile([source], output_dir=tmp, extra_postargs=flags)
-            compiler.link_executable(objects, "openmp_check", output_dir=tmp, extra_postargs=flags)
+            if link:
+                compiler.link_executable(objects, "check", output_dir=tmp, extra_postargs=flags)
         except (CompileError, LinkError):
             return []
     return flags
 
 
-class OpenMPBuildExt(build_ext):
-    """build_ext that adds OpenMP flags to OPENMP_EXTENSIONS where the compiler supports them,
-    and compiles the extensions in parallel unless -j/--parallel says otherwise."""
+def openmp_flags(compiler):
+    """The flags that compile and link OpenMP code with this compiler, or [] if none work."""
+    if os.environ.get("FIBEXT_OPENMP") == "0":
+        return []
+    flags = ["/openmp"] if compiler.compiler_type == "msvc" else ["-fopenmp"]
+    # Linked, not just compiled: -fopenmp must also find the runtime (libgomp, libomp).
+    return accepted(compiler, flags, _OPENMP_CHECK, link=True)
+
+
+def alignment_flags(compiler):
+    """The flags that start every function on a 64-byte boundary, or [] where there are none:
+    MSVC has no such compiler flag (and would only warn about gcc's)."""
+    if compiler.compiler_type == "msvc":
+        return []
+    return accepted(compiler, ["-falign-functions=64"], "int main(void) { return 0; }\n",
+                    link=False)
+
+
+class FibextBuildExt(build_ext):
+    """build_ext that aligns every function where the compiler can, adds OpenMP flags to
+    OPENMP_EXTENSIONS where the compiler supports them, and compiles the extensions in
+    parallel unless -j/--parallel says otherwise."""
 
     def finalize_options(self):
         if self.parallel is None:
@@ -93,7 +114,11 @@ class OpenMPBuildExt(build_ext):
             log.info("fibext: OpenMP found (%s)", " ".join(flags))
         else:
             log.warn("fibext: no OpenMP, prange builds serially")
+        align = alignment_flags(self.compiler)
         for ext in self.extensions:
+            ext.extra_compile_args = [*ext.extra_compile_args, *align]
+            # build/ is reused only while these rules stand: a changed flag recompiles everything
+            ext.depends = [*ext.depends, __file__]
             if ext.name in OPENMP_EXTENSIONS:
                 ext.extra_compile_args = [*ext.extra_compile_args, *flags]
                 ext.extra_link_args = [*ext.extra_link_args, *flags]
@@ -108,7 +133,7 @@ class OpenMPBuildExt(build_ext):
         # object.  A shallow copy, because the workers are threads sharing this command.
         worker = copy.copy(self)
         worker.build_temp = os.path.join(self.build_temp, ext.name)
-        super(OpenMPBuildExt, worker).build_extension(ext)
+        super(FibextBuildExt, worker).build_extension(ext)
 
 
 # Cython's profiling hooks (FIBEXT_CYTHON_PROFILE=1): an option for profiling, never the default.
@@ -118,6 +143,6 @@ BUILD_BASE = "build/profile" if PROFILE else "build"
 setup(
     ext_modules=[C_API, *cythonize(CYTHON, build_dir=f"{BUILD_BASE}/cython",
                                    compiler_directives={"profile": True} if PROFILE else {})],
-    cmdclass={"build_ext": OpenMPBuildExt},
+    cmdclass={"build_ext": FibextBuildExt},
     options={"build": {"build_base": BUILD_BASE}},
 )

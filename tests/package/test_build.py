@@ -1,7 +1,9 @@
 """Builds: sdist and wheel, the wheel in a fresh venv, pyximport, and what git must ignore."""
 
+import importlib
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +122,27 @@ def test_pyx_sources_compile_at_import_through_pyximport(tmp_path):
                             cwd=tmp_path, env=environ, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "ok"
+
+
+# fibext's own functions as nm names them: Cython's (def/cpdef wrappers and bodies, cdef
+# functions) and the C files' fib functions.  ".cold" parts are gcc's out-of-line error paths.
+OWN_FUNCTION = re.compile(r"(__pyx_(pw|pf|f)_6fibext_\w+|c?fib\w*)(\.(isra|part|constprop)\.\d+)*$")
+
+
+def test_every_function_of_fibext_starts_on_a_64_byte_boundary():
+    """setup.py's -falign-functions=64: a change to one function (the drill's nops in
+    capi_varargs) must not move the next one's loop across a fetch boundary, which made capi
+    fib(90) 13% faster with no change to its code (docs/measuring.md, "Code placement")."""
+    assert fibext.COMPILED_MODULES, "fibext.COMPILED_MODULES is empty"
+    for name in fibext.COMPILED_MODULES:
+        path = importlib.import_module(name).__file__
+        symbols = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True,
+                                 check=True).stdout
+        own = {fields[2]: int(fields[0], 16) for fields in map(str.split, symbols.splitlines())
+               if len(fields) == 3 and fields[1] in "tT" and OWN_FUNCTION.match(fields[2])}
+        assert own, f"{name}: no function of fibext's own in nm's list"
+        misplaced = {f: hex(address) for f, address in own.items() if address % 64}
+        assert not misplaced, f"{name}: functions not 64-byte aligned: {misplaced}"
 
 
 def test_git_ignores_build_products():
