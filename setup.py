@@ -18,10 +18,11 @@
   It builds under build/profile/, so switching it on or off never reuses the other's objects.
 - OpenMP only where the compiler builds and links it (FibextBuildExt); otherwise prange runs
   serially and fibext.parallel.OPENMP is False.
-- Every function starts on a 64-byte boundary where the compiler can say so (gcc, clang):
-  otherwise a change to one function moves every function linked after it, and a hot loop
-  that moves across a fetch boundary runs faster or slower with no change to its own code
-  (docs/measuring.md, "Code placement").  Only setup.py builds add it; pyximport does not.
+- Every function, and every loop top reached only by a jump, starts a 64-byte line where the
+  compiler can say so (ALIGNMENT: gcc both, clang the functions): otherwise a change to one
+  function moves every function linked after it, and a small loop that comes to straddle two
+  lines runs slower with no change to its own code (docs/measuring.md, "Code placement").
+  Only setup.py builds add it; pyximport does not.
 """
 
 import copy
@@ -89,13 +90,18 @@ def openmp_flags(compiler):
     return accepted(compiler, flags, _OPENMP_CHECK, link=True)
 
 
+#: Every function, and every label reached only by a jump (the top of a loop gcc enters at its
+#: test), starts a 64-byte line: a small loop then never straddles two.
+ALIGNMENT = ["-falign-functions=64", "-falign-jumps=64"]
+
+
 def alignment_flags(compiler):
-    """The flags that start every function on a 64-byte boundary, or [] where there are none:
-    MSVC has no such compiler flag (and would only warn about gcc's)."""
+    """Those of ALIGNMENT this compiler honours: -Werror, because clang only warns that it
+    ignores -falign-jumps; MSVC has neither (and would only warn about them)."""
     if compiler.compiler_type == "msvc":
         return []
-    return accepted(compiler, ["-falign-functions=64"], "int main(void) { return 0; }\n",
-                    link=False)
+    return [flag for flag in ALIGNMENT
+            if accepted(compiler, [flag, "-Werror"], "int main(void) { return 0; }\n", link=False)]
 
 
 class FibextBuildExt(build_ext):

@@ -1,6 +1,7 @@
 """Builds: sdist and wheel, the wheel in a fresh venv, pyximport, and what git must ignore."""
 
 import importlib
+import importlib.machinery
 import os
 import pathlib
 import re
@@ -130,19 +131,56 @@ OWN_FUNCTION = re.compile(r"(__pyx_(pw|pf|f)_6fibext_\w+|c?fib\w*)(\.(isra|part|
 
 
 def test_every_function_of_fibext_starts_on_a_64_byte_boundary():
-    """setup.py's -falign-functions=64: a change to one function (the drill's nops in
-    capi_varargs) must not move the next one's loop across a fetch boundary, which made capi
-    fib(90) 13% faster with no change to its code (docs/measuring.md, "Code placement")."""
-    assert fibext.COMPILED_MODULES, "fibext.COMPILED_MODULES is empty"
-    for name in fibext.COMPILED_MODULES:
-        path = importlib.import_module(name).__file__
+    """setup.py's ALIGNMENT: a change to one function (the drill's nops in capi_varargs) must
+    not move the next one's loop across a line, which made capi fib(90) 13% faster with no
+    change to its code (docs/measuring.md, "Code placement")."""
+    extensions = extension_files()
+    assert len(extensions) > len(fibext.COMPILED_MODULES), extensions  # memory, parallel, ...
+    for path in extensions:
         symbols = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True,
                                  check=True).stdout
         own = {fields[2]: int(fields[0], 16) for fields in map(str.split, symbols.splitlines())
                if len(fields) == 3 and fields[1] in "tT" and OWN_FUNCTION.match(fields[2])}
-        assert own, f"{name}: no function of fibext's own in nm's list"
+        assert own, f"{path.name}: no function of fibext's own in nm's list"
         misplaced = {f: hex(address) for f, address in own.items() if address % 64}
-        assert not misplaced, f"{name}: functions not 64-byte aligned: {misplaced}"
+        assert not misplaced, f"{path.name}: functions not 64-byte aligned: {misplaced}"
+
+
+def extension_files():
+    """Every compiled module of the installed fibext."""
+    package = pathlib.Path(fibext.__file__).parent
+    return sorted(path for suffix in importlib.machinery.EXTENSION_SUFFIXES
+                  for path in package.rglob("*" + suffix))
+
+
+# The typed fib loops: cfib (in _capi and _cywrap) and typed Cython's.
+FIB_LOOP_FUNCTION = re.compile(r"cfib|__pyx_pw_6fibext_\d+_cyfib(_cpdef)?_1fib")
+INSTRUCTION = re.compile(r"\s*([0-9a-f]+):\s+(\S+)\s*(?:([0-9a-f]+) <)?")
+
+
+def test_every_typed_fib_loop_lies_within_one_64_byte_line():
+    """setup.py's -falign-jumps=64 puts the top of a loop gcc enters at its test on a line of
+    its own: the loop of fib(90), 23 bytes, straddling two lines ran 10-14% slower (Zen 5;
+    docs/measuring.md, "Code placement").  A loop is a backward branch and the code it jumps
+    back over; one longer than a line (the argument parsing's) cannot fit one."""
+    looped = set()
+    for name in fibext.COMPILED_MODULES:
+        path = importlib.import_module(name).__file__
+        listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path],
+                                 capture_output=True, text=True, check=True).stdout
+        for body in re.split(r"\n(?=[0-9a-f]+ <)", listing):
+            head = re.match(r"([0-9a-f]+) <([^>]+)>:", body)
+            if not head or not FIB_LOOP_FUNCTION.fullmatch(head.group(2)):
+                continue
+            code = [m.groups() for m in map(INSTRUCTION.match, body.splitlines()[1:]) if m]
+            for (address, op, target), (end, _, _) in zip(code, code[1:]):
+                first, last = int(target or address, 16), int(end, 16) - 1
+                if op.startswith("j") and first < int(address, 16) and last - first < 64:
+                    looped.add(name)
+                    assert first // 64 == last // 64, (
+                        f"{name}: {head.group(2)}'s loop {first:#x}-{last:#x} straddles a line")
+    # every compiled variant but the pure-Python loop Cython compiles (no typed loop in it)
+    assert looped == set(fibext.COMPILED_MODULES) - {"fibext._pyfib_compiled"}, looped
 
 
 def test_git_ignores_build_products():
