@@ -21,6 +21,7 @@ from asvresults import decoded_lines, entry_name, interval, param_value
 # The benchmarks themselves say their names and parameters; their module imports without
 # fibext installed (it then only skips), so the report's tools can read them anywhere.
 from benchmarks import bench_memory as _bench
+from benchmarks.memory_sampling import EDGE
 from tables import html_table
 
 
@@ -277,10 +278,6 @@ def shared_cache_sizes(sizes, caches):
         return []
     below, last = caches[levels[-2]], _caches_module().last_level(caches)
     return [s for s in sizes if below < s and last / EDGE <= s <= last * EDGE]
-
-
-#: How far from the last level a size still sits at its edge: a factor of two either way.
-EDGE = 2
 
 
 #: The simulated cache (bench_cache), the exact signal for a line at the shared cache: the same

@@ -10,9 +10,10 @@ it (the other lines' runs evicted it).  A process's figure is sampling's low qua
 (sampling.process_figure); a sample is the faster figure of a pair of consecutive processes
 (sampling.sample_figure).  One asv run takes PROCESSES // PAIR samples; a build gets those of
 its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONLY), taken
-beside the other builds, and asv joins them.  The pointer chase's lines in the last-level
-cache take CHASE_PROCESSES more processes of their own (chase_keys): their level is the
-process's, and a build needs more of them.
+beside the other builds, and asv joins them.  The lines from the private level's size to the
+shared edge of the last level (EDGE), and the pointer chase's to the last level, take
+CACHE_PROCESSES more processes of their own (cache_keys): their level is the process's (where
+its pages, or its chase's cycle, fell), and a build needs more of them.
 
 Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
 that times one line in one window of a few milliseconds sees the host's level in that window,
@@ -42,9 +43,12 @@ PROCESSES = 4
 #: fib's lines take the fastest of four: a memory process lasts seconds, and groups of four
 #: would double the memory lines' time for the same samples.
 PAIR = 2
-#: Fresh interpreters more for the pointer chase's lines in the last-level cache (chase_keys),
-#: after the others: two more samples a line an asv run.
-CHASE_PROCESSES = 4
+#: Fresh interpreters more for the lines between the private level and the shared edge (and
+#: the chase's to the last level: cache_keys), after the others: four more samples an asv run.
+CACHE_PROCESSES = 8
+#: How far from the last level a size still sits at its edge, shared with other guests: a
+#: factor of two either way (the report names those lines: figures_memory).
+EDGE = 2
 #: Rounds of each line per interpreter (every line timed once a round).
 ROUNDS = 20
 #: A timed run lasts about this long, at least one pass over the buffer.
@@ -80,13 +84,13 @@ def line_key(pattern, impl, size, dtype="float64", stride=None):
 
 def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             cold_target_ns=COLD_TARGET_NS, budget_ns=BUDGET_NS, timeout=TIMEOUT,
-            chase_processes=CHASE_PROCESSES):
+            cache_processes=CACHE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
     processes]}, "skipped": {key: why}, "failed": {key: why}, "lost": {key: [why, a failed
-    process each]}}.  The pointer chase's lines in the last-level cache (chase_keys) get
-    chase_processes more processes of their own, and a sample a pair of them.  A process that
-    fails loses its own figures only, and each sampled line it was to time names it in "lost";
-    RuntimeError where every one of the first processes failed."""
+    process each]}}.  The lines in the caches from the private level on (cache_keys) get
+    cache_processes more processes of their own, and a sample a pair of them.
+    A process that fails loses its own figures only, and each sampled line it was to time
+    names it in "lost"; RuntimeError where every one of the first processes failed."""
     from . import sampling
 
     sampling.check_processes(processes, PAIR)
@@ -94,30 +98,30 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             "cold_target_ns": cold_target_ns, "cold_warm_ns": COLD_WARM_NS,
             "warm_passes": WARM_PASSES, "budget_ns": budget_ns, "min_rounds": MIN_ROUNDS,
             "cold_factor": COLD_FACTOR}
-    chased = chase_keys(keys) if chase_processes else []
-    if chased:
-        sampling.check_processes(chase_processes, PAIR)
+    cached = cache_keys(keys) if cache_processes else []
+    if cached:
+        sampling.check_processes(cache_processes, PAIR)
     # the whole within timeout (setup_cache's): each process its share
-    each = timeout / (processes + (chase_processes if chased else 0))
+    each = timeout / (processes + (cache_processes if cached else 0))
     outputs, errors = _run(spec, processes, each)
     if len(errors) == processes:
         raise RuntimeError("every memory sampling process failed:\n" + "\n".join(errors))
     measured = samples_of(outputs)
     first_lost = [_headline(e) for e in errors]
-    chase_lost = []
-    if chased:
+    cache_lost = []
+    if cached:
         # seeds after the first processes': each process its own round order
-        extra, extra_errors = _run(dict(spec, keys=chased), chase_processes, each,
+        extra, extra_errors = _run(dict(spec, keys=cached), cache_processes, each,
                                    first=processes)
         for key, samples in samples_of(extra)["samples"].items():
             if key in measured["samples"]:
                 measured["samples"][key] += samples
-        chase_lost = [_headline(e) for e in extra_errors]
+        cache_lost = [_headline(e) for e in extra_errors]
     # a line some process failed to time stands on the others' samples, and says so
-    chased = set(chased)
+    cached = set(cached)
     measured["lost"] = {}
     for key in measured["samples"]:
-        why = first_lost + (chase_lost if key in chased else [])
+        why = first_lost + (cache_lost if key in cached else [])
         if why:
             measured["lost"][key] = why
     return measured
@@ -152,11 +156,14 @@ def _run(spec, processes, timeout, first=0):
     return outputs, errors
 
 
-def chase_keys(keys, caches=None):
-    """The pointer chase's keys from the private level's size up to the last level: there a
-    chase's figure is the process's (where its cycle fell), not the moment's, and the pairs of
-    PROCESSES leave a build's median short of it (docs/measurements.md).  caches: fibext.
-    memory.cache_sizes() by default; none where this fibext cannot say."""
+def cache_keys(keys, caches=None):
+    """The keys from the private level's size up to the shared edge of the last level (below
+    last / EDGE), and the pointer chase's up to the last level: there a line's figure is the
+    process's (where its pages, or its chase's cycle, fell), not the moment's, and the pairs
+    of PROCESSES leave a build's median short of it (docs/measurements.md).  At the edge the
+    neighbours decide the rest (the report's band), so only the chase, whose level was most
+    the process's, takes processes there.  caches: fibext.memory.cache_sizes() by default;
+    none where this fibext cannot say."""
     try:
         from fibext import memory
         caches = memory.cache_sizes() if caches is None else caches
@@ -170,7 +177,8 @@ def chase_keys(keys, caches=None):
     out = []
     for key in keys:
         options = json.loads(key)
-        if options["pattern"] == "chase" and private <= options["size"] <= last:
+        size, chase = options["size"], options["pattern"] == "chase"
+        if private <= size and (size <= last if chase else size < last / EDGE):
             out.append(key)
     return out
 

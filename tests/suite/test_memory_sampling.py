@@ -41,45 +41,53 @@ def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
         keys[2]: "NotImplementedError: no numpy kernel for the chase pattern"}
 
 
-def test_the_chase_in_the_last_level_cache_takes_processes_of_its_own():
+def test_the_lines_from_the_l2_to_the_shared_edge_take_processes_of_their_own():
     caches = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
     chase = {size: memory_sampling.line_key("chase", "c", size)
              for size in (512 << 10, 1 << 20, 8 << 20, 32 << 20, 64 << 20)}
-    sequential = memory_sampling.line_key("sequential", "c", 8 << 20)
-    assert memory_sampling.chase_keys([*chase.values(), sequential], caches) == [
-        chase[1 << 20], chase[8 << 20], chase[32 << 20]]   # from the L2's size to the L3's
-    assert memory_sampling.chase_keys(list(chase.values()), {1: 32 << 10}) == []
+    sequential = {size: memory_sampling.line_key("sequential", "numpy", size)
+                  for size in (256 << 10, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 128 << 20)}
+    strided = memory_sampling.line_key("strided", "cython", 1 << 20, stride=64)
+    keys = [*chase.values(), *sequential.values(), strided]
+    assert 32 << 20 == memory.last_level(caches) and memory_sampling.EDGE == 2
+    # every pattern from the L2's size to the shared edge (16 MiB on), the chase to the L3's
+    assert memory_sampling.cache_keys(keys, caches) == [
+        chase[1 << 20], chase[8 << 20], chase[32 << 20], sequential[4 << 20], sequential[8 << 20],
+        strided]
+    assert memory_sampling.cache_keys(keys, {1: 32 << 10}) == []
 
 
-def test_measure_gives_the_chase_in_the_last_level_cache_its_extra_pairs(monkeypatch):
-    # this machine taken to have a 4 KiB L2 and an 8 KiB L3: the 4 KiB chase is in it
-    monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
-    keys = [memory_sampling.line_key("sequential", "c", 4096),
+def test_measure_gives_the_lines_in_the_caches_from_the_l2_on_their_extra_pairs(monkeypatch):
+    # this machine taken to have a 4 KiB L2 and a 16 KiB L3: the 4 KiB lines are off its edge
+    monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 16384})
+    keys = [memory_sampling.line_key("sequential", "c", 2048),
+            memory_sampling.line_key("sequential", "cython", 4096),
             memory_sampling.line_key("chase", "cython", 4096)]
     seeds = []
     run = memory_sampling._run
     monkeypatch.setattr(memory_sampling, "_run", lambda spec, *args, **kw: (
         seeds.append((spec["keys"], args, kw)), run(spec, *args, **kw))[1])
     measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000,
-                                       chase_processes=2, timeout=60)
+                                       cache_processes=2, timeout=60)
     assert len(measured["samples"][keys[0]]) == 4 // memory_sampling.PAIR
-    assert len(measured["samples"][keys[1]]) == (4 + 2) // memory_sampling.PAIR
-    assert all(math.isfinite(v) and v > 0 for v in measured["samples"][keys[1]])
-    # the extra processes time the chase alone, seeded after the others, in the same budget
-    assert seeds == [(keys, (4, 10.0), {}), ([keys[1]], (2, 10.0), {"first": 4})]
+    for key in keys[1:]:
+        assert len(measured["samples"][key]) == (4 + 2) // memory_sampling.PAIR
+        assert all(math.isfinite(v) and v > 0 for v in measured["samples"][key])
+    # the extra processes time those lines alone, seeded after the others, in the same budget
+    assert seeds == [(keys, (4, 10.0), {}), (keys[1:], (2, 10.0), {"first": 4})]
 
 
-def test_a_chase_line_whose_extra_processes_failed_keeps_the_first_samples_and_names_the_loss(
+def test_a_line_whose_extra_processes_failed_keeps_the_first_samples_and_names_the_loss(
         monkeypatch):
     monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
-    keys = [memory_sampling.line_key("sequential", "c", 4096),
+    keys = [memory_sampling.line_key("sequential", "c", 2048),
             memory_sampling.line_key("chase", "cython", 4096)]
     run = memory_sampling._run
     # the extra processes are given rounds no child can count: each exits with a traceback
     monkeypatch.setattr(memory_sampling, "_run", lambda spec, *args, **kw: run(
         dict(spec, rounds=None) if kw.get("first") else spec, *args, **kw))
     measured = memory_sampling.measure(keys, processes=2, rounds=3, target_ns=20_000,
-                                       chase_processes=2, timeout=60)
+                                       cache_processes=2, timeout=60)
     assert [len(measured["samples"][key]) for key in keys] == [1, 1]
     assert list(measured["lost"]) == [keys[1]] and len(measured["lost"][keys[1]]) == 2
     for index, why in enumerate(measured["lost"][keys[1]], start=3):
