@@ -9,8 +9,8 @@
 - The C compiler runs on every CPU: build_ext compiles the extensions in parallel (its
   --parallel, on by default here; `-j N` chooses).  cythonize stays serial: it takes about 1 s
   for all the modules, less than its worker pool costs to start.  Both skip what build/ already
-  holds up to date, so a second build of the same tree compiles nothing (a change to this
-  file counts: it recompiles everything).
+  holds up to date, so a second build of the same tree compiles nothing (an edit to this file
+  recompiles every extension's C; it does not run Cython again).
 - Optimised: Python's own CFLAGS (-O3 on CPython) with assertions off.  No -march=native, so
   a wheel runs on any CPU of its architecture.
 - FIBEXT_CYTHON_PROFILE=1 compiles the Cython modules with profile=True, so that cProfile
@@ -18,14 +18,18 @@
   It builds under build/profile/, so switching it on or off never reuses the other's objects.
 - OpenMP only where the compiler builds and links it (FibextBuildExt); otherwise prange runs
   serially and fibext.parallel.OPENMP is False.
-- Every function, and every loop top reached only by a jump, starts a 64-byte line where the
-  compiler can say so (ALIGNMENT: gcc both, clang the functions): otherwise a change to one
-  function moves every function linked after it, and a small loop that comes to straddle two
-  lines runs slower with no change to its own code (docs/measuring.md, "Code placement").
-  Only setup.py builds add it; pyximport does not.
+- Code is laid out alike in every build where the compiler can say so (LAYOUT: gcc both,
+  clang the first): every function compiled for speed, and every loop top reached only by a
+  jump, starts a 64-byte line.  Otherwise a change to one function moves the functions after
+  it by a few bytes, and a small loop that comes to straddle two lines runs slower with no
+  change to its own code (docs/measuring.md, "Code placement").  _capi links cfib.c and
+  ctiming.c before its own C, and keeps its own functions in source order (SOURCE_ORDER), so
+  an edit to capi_varargs or the module's glue never moves the timed loops or capi's fib.
+  Only setup.py builds add these; pyximport does not.
 """
 
 import copy
+import functools
 import os
 import pathlib
 import tempfile
@@ -38,7 +42,8 @@ from setuptools.errors import CompileError, LinkError
 
 C_API = Extension(
     "fibext._capi",
-    sources=["fibext/_capi.c", "fibext/cfib.c", "fibext/ctiming.c"],
+    # the timed C first: an edit to the module's own C moves nothing linked before it
+    sources=["fibext/cfib.c", "fibext/ctiming.c", "fibext/_capi.c"],
     include_dirs=["fibext"],
     depends=["fibext/cfib.h", "fibext/ctiming.h", "fibext/fibarg.h"],  # rebuild when they change
 )
@@ -90,24 +95,28 @@ def openmp_flags(compiler):
     return accepted(compiler, flags, _OPENMP_CHECK, link=True)
 
 
-#: Every function, and every label reached only by a jump (the top of a loop gcc enters at its
-#: test), starts a 64-byte line: a small loop then never straddles two.
-ALIGNMENT = ["-falign-functions=64", "-falign-jumps=64"]
+#: Every function (but those gcc optimizes for size: cold ones, module init), and every label
+#: reached only by a jump (the top of a loop gcc enters at its test), starts a 64-byte line:
+#: an edit moves what follows it by whole lines, and a loop within one line stays there.
+LAYOUT = ["-falign-functions=64", "-falign-jumps=64"]
+#: _capi's functions in the order of its source (fib's wrappers before the glue), where gcc
+#: would reorder them; not for Cython's modules, where it stops gcc inlining a def's body.
+SOURCE_ORDER = ["-fno-toplevel-reorder"]
 
 
-def alignment_flags(compiler):
-    """Those of ALIGNMENT this compiler honours: -Werror, because clang only warns that it
-    ignores -falign-jumps; MSVC has neither (and would only warn about them)."""
+def supported(compiler, flags):
+    """Those of flags this compiler honours: -Werror, because clang only warns that it ignores
+    -falign-jumps; MSVC has none of these (and would only warn about them)."""
     if compiler.compiler_type == "msvc":
         return []
-    return [flag for flag in ALIGNMENT
+    return [flag for flag in flags
             if accepted(compiler, [flag, "-Werror"], "int main(void) { return 0; }\n", link=False)]
 
 
 class FibextBuildExt(build_ext):
-    """build_ext that aligns every function where the compiler can, adds OpenMP flags to
-    OPENMP_EXTENSIONS where the compiler supports them, and compiles the extensions in
-    parallel unless -j/--parallel says otherwise."""
+    """build_ext that lays code out alike in every build where the compiler can (LAYOUT), adds
+    OpenMP flags to OPENMP_EXTENSIONS where the compiler supports them, and compiles the
+    extensions in parallel unless -j/--parallel says otherwise."""
 
     def finalize_options(self):
         if self.parallel is None:
@@ -120,9 +129,13 @@ class FibextBuildExt(build_ext):
             log.info("fibext: OpenMP found (%s)", " ".join(flags))
         else:
             log.warn("fibext: no OpenMP, prange builds serially")
-        align = alignment_flags(self.compiler)
+        layout = supported(self.compiler, LAYOUT)
+        source_order = supported(self.compiler, SOURCE_ORDER)
+        log.info("fibext: code layout %s", " ".join(layout + source_order) or "the compiler's")
         for ext in self.extensions:
-            ext.extra_compile_args = [*ext.extra_compile_args, *align]
+            ext.extra_compile_args = [*ext.extra_compile_args, *layout]
+            if ext.name == C_API.name:
+                ext.extra_compile_args += source_order
             # build/ is reused only while these rules stand: a changed flag recompiles everything
             ext.depends = [*ext.depends, __file__]
             if ext.name in OPENMP_EXTENSIONS:
@@ -139,7 +152,18 @@ class FibextBuildExt(build_ext):
         # object.  A shallow copy, because the workers are threads sharing this command.
         worker = copy.copy(self)
         worker.build_temp = os.path.join(self.build_temp, ext.name)
+        # distutils sorts the sources; link the objects in the order the Extension lists them
+        worker.compiler = copy.copy(self.compiler)
+        worker.compiler.link_shared_object = functools.partial(
+            _link_in_order, self.compiler.link_shared_object, ext.sources)
         super(FibextBuildExt, worker).build_extension(ext)
+
+
+def _link_in_order(link, sources, objects, *args, **kwargs):
+    """link(objects, ...) with the objects in the order of the sources they were built from."""
+    order = {pathlib.Path(source).stem: index for index, source in enumerate(sources)}
+    ranked = sorted(objects, key=lambda path: order.get(pathlib.Path(path).stem, len(order)))
+    return link(ranked, *args, **kwargs)
 
 
 # Cython's profiling hooks (FIBEXT_CYTHON_PROFILE=1): an option for profiling, never the default.

@@ -44,10 +44,11 @@ PROCESSES = 4
 #: would double the memory lines' time for the same samples.
 PAIR = 2
 #: Fresh interpreters more for the lines between the private level and the shared edge (and
-#: the chase's to the last level: cache_keys), after the others: four more samples an asv run.
+#: the chase's to the last level: cache_keys), after the others: CACHE_PROCESSES // PAIR more
+#: samples of those lines an asv run.
 CACHE_PROCESSES = 8
-#: How far from the last level a size still sits at its edge, shared with other guests: a
-#: factor of two either way (the report names those lines: figures_memory).
+#: How far from the last level a size still sits at its edge, shared with other guests: this
+#: factor either way (the report names those lines: figures_memory).
 EDGE = 2
 #: Rounds of each line per interpreter (every line timed once a round).
 ROUNDS = 20
@@ -87,8 +88,9 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             cache_processes=CACHE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
     processes]}, "skipped": {key: why}, "failed": {key: why}, "lost": {key: [why, a failed
-    process each]}}.  The lines in the caches from the private level on (cache_keys) get
-    cache_processes more processes of their own, and a sample a pair of them.
+    process each]}}.  The lines from the private level's size up to the shared edge, and the
+    chase's to the last level (cache_keys), get cache_processes more processes of their own,
+    and a sample a pair of them.
     A process that fails loses its own figures only, and each sampled line it was to time
     names it in "lost"; RuntimeError where every one of the first processes failed."""
     from . import sampling

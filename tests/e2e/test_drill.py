@@ -102,8 +102,8 @@ def test_the_drill_changes_capi_twice():
 @pytest.mark.parametrize("nominal", [1.2, 1.5])
 def test_a_time_step_is_asserted_only_where_asv_fit_would_find_it(nominal):
     """asv's fit finds a nominal step on a quiet line; with one commit of the plateau 6% off
-    its level (code placement: the nops added to capi_varargs move capi), not a 20% step,
-    though it still finds a 50% one."""
+    its level (code placement: the nops added to capi_varargs moved capi, before functions
+    and loop tops were aligned), not a 20% step, though it still finds a 50% one."""
     changes = drill_detect.time_changes(drill_changes.COMMITS, "capi")
     assert drill_detect.fit_finds(_line(QUIET), changes, nominal, 0.15)
     assert not drill_detect.fit_finds(_line(QUIET), changes, 1.1, 0.15)   # under the threshold
