@@ -135,7 +135,7 @@ COLD = {"cmem_set_fault"}
 
 
 def test_every_hot_function_of_fibext_starts_on_a_64_byte_boundary():
-    """setup.py's ALIGNMENT: a change to one function (the drill's nops in capi_varargs) must
+    """setup.py's LAYOUT: a change to one function (the drill's nops in capi_varargs) must
     not move the next one's loop across a line, as it moved capi's fib(90) with no change to
     its code (docs/measuring.md, "Code placement")."""
     extensions = extension_files()
