@@ -17,8 +17,12 @@ group of processes: a build's median then moves only where every process of many
 on a slow level (a slow hash seed, a slow stretch, a compiled call that never reached its fast
 level in the process's life), where the median of single processes moved with how many of a
 build's processes were slow; groups are independent of each other, so asv's test still sees
-independent samples.  The fourth behaviour, slow drift over minutes, no estimator of one build
-removes: the tools sample builds side by side instead, PASSES passes over every build they
+independent samples.  A process's rounds take turns on every CPU it may run on (round_cpus):
+one vCPU of a guest can run compiled loops slowly for seconds or minutes while the other does
+not (the host's core under it shared), and a child started by a waiting parent runs where the
+parent ran, so every process of a pass could meet the slow one; taking turns, a process's low
+quantile comes from the faster.  The fourth behaviour, slow drift over minutes, no estimator of
+one build removes: the tools sample builds side by side instead, PASSES passes over every build they
 compare (measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of
 them alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
 
@@ -122,6 +126,32 @@ PURE_C_SERIAL = pure_c_key("serial", "")
 PURE_C_FENCE = pure_c_key("fence", "")
 
 
+def round_cpus(cpus, rounds):
+    """The CPU each round runs on: every CPU the process may use in turn, or None for every
+    round where there is only one (or the platform cannot say)."""
+    cpus = sorted(cpus)
+    if len(cpus) < 2:
+        return [None] * rounds
+    return [cpus[r % len(cpus)] for r in range(rounds)]
+
+
+def _allowed_cpus():
+    """The CPUs this process may run on; none where the platform cannot pin (not Linux)."""
+    try:
+        return os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return set()
+
+
+def _run_on(cpu):
+    """Move this process to cpu; False where the system refuses (the rounds then stay put)."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        return False
+    return True
+
+
 def check_processes(processes, group=GROUP):
     """Refuse, before any process starts, a process count that is not whole groups."""
     if processes < 1 or processes % group:
@@ -204,22 +234,33 @@ def _sample(spec):
               or wanted.search(pure_c_key("throughput", n))] if time_c is not None else []
     samples = {key: [] for key in timers}
     keys = list(timers)
-    for r in range(rounds):
-        # a different line first each round, so no line always follows the same one
-        first = r % max(1, len(keys))
-        for key in keys[first:] + keys[:first]:
-            samples[key].append(timers[key].timeit(number) / number * 1e9)
-        for n in pure_c:
-            if time_c_parts is not None:  # the latency is made of its parts' figures
-                throughput, serial, fence = time_c_parts(n, number)
-                samples.setdefault(pure_c_key("serial", n), []).append(serial)
-                samples.setdefault(pure_c_key("fence", n), []).append(fence)
-            else:
-                timing = time_c(n, loops=number, repeat=1)
-                throughput = timing.throughput_ns
-                samples.setdefault(pure_c_key("latency", n), []).append(timing.latency_ns)
-            samples.setdefault(pure_c_key("throughput", n), []).append(throughput)
+    allowed, moved = _allowed_cpus(), False
+    try:
+        for r, cpu in enumerate(round_cpus(allowed, rounds)):
+            moved = (cpu is not None and _run_on(cpu)) or moved
+            _time_round(r, keys, timers, samples, number, pure_c, time_c, time_c_parts)
+    finally:
+        if moved:  # where the process may run again, for whoever calls this in-process
+            os.sched_setaffinity(0, allowed)
     return samples
+
+
+def _time_round(r, keys, timers, samples, number, pure_c, time_c, time_c_parts):
+    """Round r: every line once, then pure C's, each figure appended to samples."""
+    # a different line first each round, so no line always follows the same one
+    first = r % max(1, len(keys))
+    for key in keys[first:] + keys[:first]:
+        samples[key].append(timers[key].timeit(number) / number * 1e9)
+    for n in pure_c:
+        if time_c_parts is not None:  # the latency is made of its parts' figures
+            throughput, serial, fence = time_c_parts(n, number)
+            samples.setdefault(pure_c_key("serial", n), []).append(serial)
+            samples.setdefault(pure_c_key("fence", n), []).append(fence)
+        else:
+            timing = time_c(n, loops=number, repeat=1)
+            throughput = timing.throughput_ns
+            samples.setdefault(pure_c_key("latency", n), []).append(timing.latency_ns)
+        samples.setdefault(pure_c_key("throughput", n), []).append(throughput)
 
 
 if __name__ == "__main__":
