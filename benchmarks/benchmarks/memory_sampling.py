@@ -1,5 +1,7 @@
 """Samples of the memory lines (bench_memory), for asv, taken as sampling.py takes fib's, but
-a sample the faster of a pair of processes (PAIR), not the fastest of four.
+a sample the faster of a pair of processes (PAIR), not the fastest of four, and a process's
+rounds where the process runs (not in turn on each CPU: a buffer warmed in one core's private
+cache would be cold in the other's).
 
 Each line is sampled in PROCESSES fresh interpreters, one after another.  Each prepares the
 buffers of every line first (allocated, written, shuffled: never timed), then times every

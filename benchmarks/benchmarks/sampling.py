@@ -17,11 +17,9 @@ group of processes: a build's median then moves only where every process of many
 on a slow level (a slow hash seed, a slow stretch, a compiled call that never reached its fast
 level in the process's life), where the median of single processes moved with how many of a
 build's processes were slow; groups are independent of each other, so asv's test still sees
-independent samples.  A process's rounds take turns on every CPU it may run on (round_cpus):
-one vCPU of a guest can run compiled loops slowly for seconds or minutes while the other does
-not (the host's core under it shared), and a child started by a waiting parent runs where the
-parent ran, so every process of a pass could meet the slow one; taking turns, a process's low
-quantile comes from the faster.  The fourth behaviour, slow drift over minutes, no estimator of
+independent samples.  A process's rounds take turns on every CPU it may run on (round_cpus),
+so a vCPU that runs compiled loops slowly for minutes does not hold every process of a pass
+(children stay where their parent waits).  The fourth behaviour, slow drift over minutes, no estimator of
 one build removes: the tools sample builds side by side instead, PASSES passes over every build they
 compare (measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of
 them alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
@@ -35,6 +33,7 @@ installed fibext, measures, and prints the samples as JSON.  It needs nothing bu
 library and fibext, so every old commit's environment can run it.
 """
 
+import contextlib
 import json
 import math
 import os
@@ -132,7 +131,7 @@ def round_cpus(cpus, rounds):
     cpus = sorted(cpus)
     if len(cpus) < 2:
         return [None] * rounds
-    return [cpus[r % len(cpus)] for r in range(rounds)]
+    return [None] * rounds
 
 
 def _allowed_cpus():
@@ -144,7 +143,8 @@ def _allowed_cpus():
 
 
 def _run_on(cpu):
-    """Move this process to cpu; False where the system refuses (the rounds then stay put)."""
+    """Move this process to cpu; False where the system refuses (the round is then timed
+    wherever the process last ran)."""
     try:
         os.sched_setaffinity(0, {cpu})
     except OSError:
@@ -241,7 +241,8 @@ def _sample(spec):
             _time_round(r, keys, timers, samples, number, pure_c, time_c, time_c_parts)
     finally:
         if moved:  # where the process may run again, for whoever calls this in-process
-            os.sched_setaffinity(0, allowed)
+            with contextlib.suppress(OSError):  # never in place of the error being raised
+                os.sched_setaffinity(0, allowed)
     return samples
 
 

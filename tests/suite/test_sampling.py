@@ -199,49 +199,68 @@ def test_a_process_takes_turns_on_every_cpu_it_may_use():
 
 
 def _slow_vcpu(rng, take_turns):
-    """A build's processes on a guest of two vCPUs where, for the whole of a pass or longer,
-    one vCPU runs a compiled loop slowly (40 against 35 ns: the host core under it shared,
-    Zen 5, docs/measurements.md) in four passes of five; children start where their parent
-    waits and stay there unless they take turns."""
+    """A build's processes on a guest of two vCPUs where, a pass at a time, one vCPU (or, now
+    and then, both) runs a compiled loop slowly, as measured on Zen 5 (docs/measurements.md,
+    "A slow vCPU"). A child starts where its parent waits and mostly stays there unless it
+    takes turns; on a slow vCPU some of its rounds still run fast."""
     out = []
     for _ in range(sampling.PASSES):
-        slow_cpu = rng.choice([0, 1]) if rng.random() < 0.8 else None
+        state = rng.random()
+        slow = {0, 1} if state < 0.1 else {rng.choice([0, 1])} if state < 0.8 else set()
         parent_cpu = rng.choice([0, 1])
         for _ in range(sampling.PROCESSES):
-            on = (sampling.round_cpus({0, 1}, sampling.ROUNDS) if take_turns
-                  else [parent_cpu] * sampling.ROUNDS)
-            out.append([(40.0 if cpu == slow_cpu else 35.0) * rng.lognormvariate(0, 0.005)
+            start = parent_cpu if rng.random() < 0.95 else 1 - parent_cpu
+            on = sampling.round_cpus({0, 1} if take_turns else {start}, sampling.ROUNDS)
+            fast_share = rng.uniform(0.0, 0.1)
+            out.append([(40.0 if (start if cpu is None else cpu) in slow
+                         and rng.random() > fast_share else 35.0) * rng.lognormvariate(0, 0.005)
                         for cpu in on])
     return out
 
 
 def test_rounds_that_take_turns_on_the_vcpus_keep_off_a_slow_one():
     # 20 histories of 10 builds that change nothing: processes that stay where they started
-    # publish the slow level for a build whose passes mostly started there
+    # publish the slow level for a build whose passes mostly started there; taking turns, a
+    # build does so only where both vCPUs were slow for most of its passes
     rng = random.Random(20261205)
     ranges = {True: [], False: []}
     for _ in range(20):
         for take_turns in ranges:
             commits = [_slow_vcpu(rng, take_turns) for _ in range(10)]
             ranges[take_turns].append(_spread([_published(c) for c in commits]))
-    typical = {turns: statistics.median(spreads) for turns, spreads in ranges.items()}
-    assert max(ranges[True]) < 0.02 and typical[False] > 0.1, typical
+    over = {turns: sum(r > 0.05 for r in spreads) for turns, spreads in ranges.items()}
+    assert statistics.median(ranges[True]) < 0.02, ranges
+    assert over[True] <= 2 and over[False] >= 8, over
 
 
 def test_the_child_times_its_rounds_on_each_cpu_in_turn_and_gives_the_mask_back(monkeypatch):
     moves = []
-    monkeypatch.setattr(sampling.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(sampling.os, "sched_setaffinity", lambda pid, cpus: moves.append(cpus))
+    # raising=False: a platform without them (macOS) is modelled too
+    monkeypatch.setattr(sampling.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(sampling.os, "sched_setaffinity", lambda pid, cpus: moves.append(cpus),
+                        raising=False)
     spec = {"ns": [10], "rounds": 3, "number": 5, "lines": "^control$"}
     assert len(sampling._sample(spec)["control"]) == 3
     assert moves == [{0}, {1}, {0}, {0, 1}]
 
-    def refuse(pid, cpus):
-        raise OSError(22, "Invalid argument")
+    # a system that refuses some moves: every round is still timed, the mask given back
+    moves.clear()
 
-    # a system that refuses to move the process: the rounds are timed where it runs
-    monkeypatch.setattr(sampling.os, "sched_setaffinity", refuse)
+    def refuse_cpu_1(pid, cpus):
+        if cpus == {1}:
+            raise OSError(22, "Invalid argument")
+        moves.append(cpus)
+
+    monkeypatch.setattr(sampling.os, "sched_setaffinity", refuse_cpu_1)
     assert len(sampling._sample(spec)["control"]) == 3
+    assert moves == [{0}, {0}, {0, 1}]
+
+    # one that cannot say where the process may run: no moves at all
+    moves.clear()
+    monkeypatch.delattr(sampling.os, "sched_getaffinity")
+    monkeypatch.setattr(sampling.os, "sched_setaffinity", lambda pid, cpus: moves.append(cpus))
+    assert len(sampling._sample(spec)["control"]) == 3
+    assert moves == []
 
 
 @pytest.mark.parametrize("model", ["busy neighbour", "fast tail", "per process"])
