@@ -131,7 +131,7 @@ def round_cpus(cpus, rounds):
     cpus = sorted(cpus)
     if len(cpus) < 2:
         return [None] * rounds
-    return [None] * rounds
+    return [cpus[r % len(cpus)] for r in range(rounds)]
 
 
 def _allowed_cpus():
