@@ -19,10 +19,10 @@ level in the process's life), where the median of single processes moved with ho
 build's processes were slow; groups are independent of each other, so asv's test still sees
 independent samples.  A process's rounds take turns on every CPU it may run on (round_cpus),
 so a vCPU that runs compiled loops slowly for minutes does not hold every process of a pass
-(children stay where their parent waits).  The fourth behaviour, slow drift over minutes, no estimator of
-one build removes: the tools sample builds side by side instead, PASSES passes over every build they
-compare (measuring.sample_passes, asv run --append-samples), so a slow stretch falls on all of
-them alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
+(children stay where their parent waits).  The fourth behaviour, slow drift over minutes, no
+estimator of one build removes: the tools sample builds side by side instead, PASSES passes
+over every build they compare (measuring.sample_passes, asv run --append-samples), so a slow
+stretch falls on all of them alike.  One asv run takes one pass: SAMPLES_A_PASS samples a line.
 
 PROCESSES, GROUP, ROUNDS, NUMBER and PASSES below are the one statement of how samples are
 taken; bench_fib's docstrings repeat only the count (asv shows them on the site; a test keeps
