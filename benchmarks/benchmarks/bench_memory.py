@@ -17,10 +17,10 @@ every line in interleaved rounds (-samples-2), where it was one process's best o
 one line: the figures at the shared cache moved several-fold, so the history restarts there.
 The lines a cache holds, but the pointer chase's, restarted once more (-samples-3) when each
 timed run came to follow several warming passes (memory_sampling.WARM_PASSES), where one had
-left buffers of 1-64 MiB short of where a repeated pass finds them.  The lines from the L2's
-size to the shared edge, and the pointer chase's to the last level, kept their versions when
-they came to take more processes (memory_sampling.CACHE_PROCESSES; the chase's first): more
-samples of the same figure, not another one.
+left buffers of 1-64 MiB short of where a repeated pass finds them.  The lines below the
+shared edge, and the pointer chase's to the last level, kept their versions when they came to
+take more processes (memory_sampling.CACHE_PROCESSES; the chase's first, then those from the
+L2's size, then the smaller ones): more samples of the same figure, not another one.
 
 The grid is sized by what a sampling process holds and times (docs/measurements.md has the
 time per commit): the pointer chase, the headline latency curve, gets one size per octave;

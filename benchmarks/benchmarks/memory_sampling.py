@@ -12,10 +12,12 @@ it (the other lines' runs evicted it).  A process's figure is sampling's low qua
 (sampling.process_figure); a sample is the faster figure of a pair of consecutive processes
 (sampling.sample_figure).  One asv run takes PROCESSES // PAIR samples; a build gets those of
 its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONLY), taken
-beside the other builds, and asv joins them.  The lines from the private level's size to the
-shared edge of the last level (EDGE), and the pointer chase's to the last level, take
-CACHE_PROCESSES more processes of their own (cache_keys): their level is the process's (where
-its pages, or its chase's cycle, fell), and a build needs more of them.
+beside the other builds, and asv joins them.  The lines below the shared edge of the last
+level (EDGE), and the pointer chase's to the last level, take CACHE_PROCESSES more processes
+of their own (cache_keys): from the private level's size on, their level is the process's
+(where its pages, or its chase's cycle, fell); below it, a slow stretch over both pairs of
+one run, or a pure-Python loop's per-process level, moves a median of 4 samples; and they
+are cheap to time.  A build needs more of them.
 
 Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
 that times one line in one window of a few milliseconds sees the host's level in that window,
@@ -45,9 +47,9 @@ PROCESSES = 4
 #: fib's lines take the fastest of four: a memory process lasts seconds, and groups of four
 #: would double the memory lines' time for the same samples.
 PAIR = 2
-#: Fresh interpreters more for the lines between the private level and the shared edge (and
-#: the chase's to the last level: cache_keys), after the others: CACHE_PROCESSES // PAIR more
-#: samples of those lines an asv run.
+#: Fresh interpreters more for the lines below the shared edge (and the chase's to the last
+#: level: cache_keys), after the others: CACHE_PROCESSES // PAIR more samples of those lines
+#: an asv run.
 CACHE_PROCESSES = 8
 #: How far from the last level a size still sits at its edge, shared with other guests: this
 #: factor either way (the report names those lines: figures_memory).
@@ -90,9 +92,9 @@ def measure(keys, processes=PROCESSES, rounds=ROUNDS, target_ns=TARGET_NS,
             cache_processes=CACHE_PROCESSES):
     """The keys' samples: {"samples": {key: [ns per element or access, one a pair of
     processes]}, "skipped": {key: why}, "failed": {key: why}, "lost": {key: [why, a failed
-    process each]}}.  The lines from the private level's size up to the shared edge, and the
-    chase's to the last level (cache_keys), get cache_processes more processes of their own,
-    and a sample a pair of them.
+    process each]}}.  The lines below the shared edge, and the chase's to the last level
+    (cache_keys), get cache_processes more processes of their own, and a sample a pair of
+    them.
     A process that fails loses its own figures only, and each sampled line it was to time
     names it in "lost"; RuntimeError where every one of the first processes failed."""
     from . import sampling
@@ -161,28 +163,25 @@ def _run(spec, processes, timeout, first=0):
 
 
 def cache_keys(keys, caches=None):
-    """The keys from the private level's size up to the shared edge of the last level (below
-    last / EDGE), and the pointer chase's up to the last level: there a line's figure is the
-    process's (where its pages, or its chase's cycle, fell), not the moment's, and the pairs
-    of PROCESSES leave a build's median short of it (docs/measurements.md).  At the edge the
-    neighbours decide the rest (the report's band), so only the chase, whose level was most
-    the process's, takes processes there.  caches: fibext.memory.cache_sizes() by default;
-    none where this fibext cannot say."""
+    """The keys below the shared edge of the last level (last / EDGE), and the pointer chase's
+    up to the last level.  From the private level's size on, a line's figure is the process's
+    (where its pages, or its chase's cycle, fell), not the moment's, and the pairs of
+    PROCESSES leave a build's median short of it; below it, a slow stretch over one run's two
+    pairs, or a pure-Python loop's per-process level, moved a median of 4 samples as far
+    (docs/measurements.md), and a process times those lines in a fraction of a second.  At the
+    edge the neighbours decide the rest (the report's band), so only the chase, whose level
+    was most the process's, takes processes there.  caches: fibext.memory.cache_sizes() by
+    default; none where this fibext cannot say."""
     try:
         from fibext import memory
-        caches = memory.cache_sizes() if caches is None else caches
-        last = memory.last_level(caches)
+        last = memory.last_level(memory.cache_sizes() if caches is None else caches)
     except (ImportError, AttributeError):  # an older commit's fibext: no extra processes
         return []
-    levels = sorted(caches)
-    if len(levels) < 2:
-        return []
-    private = caches[levels[-2]]
     out = []
     for key in keys:
         options = json.loads(key)
         size, chase = options["size"], options["pattern"] == "chase"
-        if private <= size and (size <= last if chase else size < last / EDGE):
+        if (size <= last) if chase else (size < last / EDGE):
             out.append(key)
     return out
 

@@ -32,7 +32,8 @@ def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
     keys = [memory_sampling.line_key("sequential", "c", 4096),
             memory_sampling.line_key("chase", "cython", 4096),
             memory_sampling.line_key("chase", "numpy", 4096)]  # numpy has no chase
-    measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000)
+    measured = memory_sampling.measure(keys, processes=4, rounds=3, target_ns=20_000,
+                                       cache_processes=0)
     assert set(measured["samples"]) == set(keys[:2]) and not measured["failed"]
     for key, values in measured["samples"].items():
         assert len(values) == 4 // memory_sampling.PAIR, (key, values)
@@ -41,27 +42,33 @@ def test_measure_gives_one_sample_a_pair_and_skips_what_has_no_kernel():
         keys[2]: "NotImplementedError: no numpy kernel for the chase pattern"}
 
 
-def test_the_lines_from_the_l2_to_the_shared_edge_take_processes_of_their_own():
+def test_the_lines_below_the_shared_edge_take_processes_of_their_own():
     caches = {1: 32 << 10, 2: 1 << 20, 3: 32 << 20}
     chase = {size: memory_sampling.line_key("chase", "c", size)
-             for size in (512 << 10, 1 << 20, 8 << 20, 32 << 20, 64 << 20)}
+             for size in (4 << 10, 512 << 10, 1 << 20, 8 << 20, 32 << 20, 64 << 20)}
     sequential = {size: memory_sampling.line_key("sequential", "numpy", size)
                   for size in (256 << 10, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 128 << 20)}
     strided = memory_sampling.line_key("strided", "cython", 1 << 20, stride=64)
-    keys = [*chase.values(), *sequential.values(), strided]
+    python = memory_sampling.line_key("sequential", "python", 4 << 10)
+    keys = [*chase.values(), *sequential.values(), strided, python]
     assert 32 << 20 == memory.last_level(caches) and memory_sampling.EDGE == 2
-    # every pattern from the L2's size to the shared edge (16 MiB on), the chase to the L3's
+    # every pattern below the shared edge (16 MiB on), the L1's and L2's sizes too; the chase
+    # up to the L3's size; nothing in RAM
     assert memory_sampling.cache_keys(keys, caches) == [
-        chase[1 << 20], chase[8 << 20], chase[32 << 20], sequential[4 << 20], sequential[8 << 20],
-        strided]
-    assert memory_sampling.cache_keys(keys, {1: 32 << 10}) == []
+        *(chase[size] for size in (4 << 10, 512 << 10, 1 << 20, 8 << 20, 32 << 20)),
+        sequential[256 << 10], sequential[4 << 20], sequential[8 << 20], strided, python]
+    # only the last level decides: a machine that names no private level gets them too
+    assert memory_sampling.cache_keys(keys, {3: 32 << 20}) == memory_sampling.cache_keys(
+        keys, caches)
+    assert memory_sampling.cache_keys(keys, {3: 256 << 10}) == [chase[4 << 10], python]
 
 
-def test_measure_gives_the_lines_in_the_caches_from_the_l2_on_their_extra_pairs(monkeypatch):
-    # this machine taken to have a 4 KiB L2 and a 16 KiB L3: the 4 KiB lines are off its edge
+def test_measure_gives_the_lines_below_the_shared_edge_their_extra_pairs(monkeypatch):
+    # this machine taken to have a 4 KiB L2 and a 16 KiB L3: its edge from 8 KiB on, the
+    # lines of 2 and 4 KiB below it
     monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 16384})
-    keys = [memory_sampling.line_key("sequential", "c", 2048),
-            memory_sampling.line_key("sequential", "cython", 4096),
+    keys = [memory_sampling.line_key("sequential", "c", 8192),
+            memory_sampling.line_key("sequential", "cython", 2048),
             memory_sampling.line_key("chase", "cython", 4096)]
     seeds = []
     run = memory_sampling._run
@@ -79,8 +86,9 @@ def test_measure_gives_the_lines_in_the_caches_from_the_l2_on_their_extra_pairs(
 
 def test_a_line_whose_extra_processes_failed_keeps_the_first_samples_and_names_the_loss(
         monkeypatch):
+    # a 4 KiB L2 and an 8 KiB L3: the 4 KiB sequential read at its edge, the chase below it
     monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
-    keys = [memory_sampling.line_key("sequential", "c", 2048),
+    keys = [memory_sampling.line_key("sequential", "c", 4096),
             memory_sampling.line_key("chase", "cython", 4096)]
     run = memory_sampling._run
     # the extra processes are given rounds no child can count: each exits with a traceback
@@ -105,7 +113,8 @@ def test_a_first_process_that_failed_is_named_by_every_line_it_was_to_time(monke
         outputs, errors = run(spec, processes, timeout, first)
         return outputs[:1] + [{}], errors + [f"sampling process 2 of 2: exit status -9: {'x' * 400}"]
     monkeypatch.setattr(memory_sampling, "_run", second_dies)
-    measured = memory_sampling.measure(keys, processes=2, rounds=3, target_ns=20_000)
+    measured = memory_sampling.measure(keys, processes=2, rounds=3, target_ns=20_000,
+                                       cache_processes=0)
     assert list(measured["samples"]) == [keys[0]] and keys[1] in measured["skipped"]
     assert list(measured["lost"]) == [keys[0]] and len(measured["lost"][keys[0]]) == 1
     why = measured["lost"][keys[0]][0]  # cut to one line of 300 characters
