@@ -230,6 +230,15 @@ KILLS = [("building", 2), ("Discovering benchmarks", 0.5), ("Setting up bench_fi
          ("== commit 2 of 3", 0.5), ("Setting up bench_fib", 0.2), ("== commit 3 of 3", 0.5)]
 
 
+def parent_of(pid):
+    """pid's parent's pid, or None where pid is gone (/proc/PID/stat: the field after the
+    state, which follows the command's name in parentheses)."""
+    try:
+        return int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_until(args, cwd, marker, delay, group=True):
     """Start the main job; SIGKILL its whole process group (as a crash would; group=False: the
     job's own process alone) `delay` seconds after `marker` appears in its output.  (the line
@@ -317,6 +326,7 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
     killed_at, _ = run_until(args, clone, "Setting up bench_fib", 0.1, group=False)
     assert killed_at
     left = repo.leftovers(clone)
+    parents = {pid: parent_of(pid) for pid, _ in left}
     # asv itself, asv_runner's processes, or (where the kill landed after it started; on a fast
     # host) the sampling child, a Python of the clone's .asv/ running benchmarks/
     ours = str(pathlib.Path(clone).resolve() / ".asv") + os.sep
@@ -326,11 +336,15 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
         f"{pid} {line[:150]}" for pid, line in left))
     run = ok(subprocess.run(args, cwd=clone, capture_output=True, text=True))
     (ended,) = [line for line in run.stdout.splitlines() if line.startswith("ended ")]
-    # asv and asv_runner wait to be ended; a sampling child is one of 16 short processes the
-    # orphaned run starts one after another, and may end on its own before the next run
-    # looks (it ends the one running then)
-    lasting = [pid for pid, line in left if "sampling.py" not in line]
-    assert lasting and all(f"pid {pid} " in ended for pid in lasting), (ended, left)
+    # asv and asv_runner's forkserver wait to be ended.  What they start ends on its own, and
+    # may be gone before the next run looks (it ends the ones running then): a sampling child
+    # (one of 16 short processes, one after another), asv_runner's setup_cache process, a fork
+    # of the forkserver running one benchmark (its parent's command line)
+    commands = dict(left)
+    lasting = [pid for pid, line in left if "sampling.py" not in line
+               and " setup_cache " not in line and commands.get(parents[pid]) != line]
+    assert any(" -m asv " in commands[pid] for pid in lasting), left
+    assert all(f"pid {pid} " in ended for pid in lasting), (ended, left)
     assert repo.leftovers(clone) == [] and not any(os.path.exists(f"/proc/{p}") for p, _ in left)
     assert value(results(clone)[git("rev-parse", "HEAD", cwd=clone)],
                  "bench_fib.FibNoop.track_call")
