@@ -86,7 +86,8 @@ def test_measure_gives_the_lines_below_the_shared_edge_their_extra_pairs(monkeyp
 
 def test_a_line_whose_extra_processes_failed_keeps_the_first_samples_and_names_the_loss(
         monkeypatch):
-    # a 4 KiB L2 and an 8 KiB L3: the 4 KiB sequential read at its edge, the chase below it
+    # a 4 KiB L2 and an 8 KiB L3: the 4 KiB sequential read at its edge, the chase taken up
+    # to the last level
     monkeypatch.setattr(memory, "cache_sizes", lambda: {1: 2048, 2: 4096, 3: 8192})
     keys = [memory_sampling.line_key("sequential", "c", 4096),
             memory_sampling.line_key("chase", "cython", 4096)]
