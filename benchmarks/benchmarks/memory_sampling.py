@@ -15,8 +15,8 @@ its measurement and those of the last sampling pass (measuring.py, LAST_PASS_ONL
 beside the other builds, and asv joins them.  The lines below the shared edge of the last
 level (EDGE), and the pointer chase's to the last level, take CACHE_PROCESSES more processes
 of their own (cache_keys): their level is the process's (where its pages, or its chase's
-cycle, fell; below the L2, where its small buffers sit in their pages, or a pure-Python
-loop's level), and a build needs more of them.
+cycle, fell; below the L2, where its small buffers sit, one against the other, or a
+pure-Python loop's level), and a build needs more of them.
 
 Why so (docs/measuring.md; the records, each with its host, docs/measurements.md): a process
 that times one line in one window of a few milliseconds sees the host's level in that window,
@@ -164,8 +164,8 @@ def _run(spec, processes, timeout, first=0):
 def cache_keys(keys, caches=None):
     """The keys below the shared edge of the last level (last / EDGE), and the pointer chase's
     up to the last level: there a line's figure is the process's, not the moment's (where its
-    pages, or its chase's cycle, fell; below the L2, where its small buffers sit in their
-    pages, or a pure-Python loop's level), and the pairs of PROCESSES leave a build's median
+    pages, or its chase's cycle, fell; below the L2, where its small buffers sit, one against
+    the other, or a pure-Python loop's level), and the pairs of PROCESSES leave a build's median
     short of it (docs/measurements.md).  At the edge the neighbours decide the rest (the
     report's band), so only the chase, whose level was most the process's, takes processes
     there.  caches: fibext.memory.cache_sizes() by default; none where this fibext has no
