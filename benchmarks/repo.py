@@ -229,14 +229,20 @@ def checkout_lock(job, root=ROOT):
             handle.truncate()
 
 
+def parent_of(pid):
+    """pid's parent's pid, or None where pid is gone (/proc/PID/stat: the field after the
+    state, which follows the command's name in parentheses)."""
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _ancestors():
     pids, pid = set(), os.getpid()
-    while pid > 1:
+    while pid is not None and pid > 1:
         pids.add(pid)
-        try:
-            pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
+        pid = parent_of(pid)
     return pids
 
 

@@ -230,15 +230,6 @@ KILLS = [("building", 2), ("Discovering benchmarks", 0.5), ("Setting up bench_fi
          ("== commit 2 of 3", 0.5), ("Setting up bench_fib", 0.2), ("== commit 3 of 3", 0.5)]
 
 
-def parent_of(pid):
-    """pid's parent's pid, or None where pid is gone (/proc/PID/stat: the field after the
-    state, which follows the command's name in parentheses)."""
-    try:
-        return int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def run_until(args, cwd, marker, delay, group=True):
     """Start the main job; SIGKILL its whole process group (as a crash would; group=False: the
     job's own process alone) `delay` seconds after `marker` appears in its output.  (the line
@@ -326,7 +317,7 @@ def test_what_a_job_killed_alone_leaves_running_the_next_run_ends(tmp_path, shar
     killed_at, _ = run_until(args, clone, "Setting up bench_fib", 0.1, group=False)
     assert killed_at
     left = repo.leftovers(clone)
-    parents = {pid: parent_of(pid) for pid, _ in left}
+    parents = {pid: repo.parent_of(pid) for pid, _ in left}
     # asv itself, asv_runner's processes, or (where the kill landed after it started; on a fast
     # host) the sampling child, a Python of the clone's .asv/ running benchmarks/
     ours = str(pathlib.Path(clone).resolve() / ".asv") + os.sep
