@@ -69,19 +69,19 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
                   bench=PASSED, hashfile="hashes-passes.txt", after_each=lambda: None,
                   environments=()):
     """Passes first..passes of the sampled lines (bench: asv --bench patterns among PASSED's)
-    over commits, each an asv run whose samples join those already recorded
-    (--append-samples), the order reversed from one pass to the next: every build sampled
-    beside the others a little at a time, so a slow stretch of the machine falls on all of
-    them alike (sampling.py).  environments (asv -E specifiers), where given, are rotated from
-    one pass to the next for the same reason: asv runs a commit's environments one after
-    another, and no Python should always be sampled first.  after_each() runs after each pass
-    (the main job publishes).  asv's worst status."""
+    over commits (the first pass's order), each an asv run whose samples join those already
+    recorded (--append-samples), in pass_orders' order: every build sampled beside the others
+    a little at a time, so a slow stretch of the machine falls on all of them alike
+    (sampling.py).  environments (asv -E specifiers), where given, are rotated from one pass
+    to the next for the same reason: asv runs a commit's environments one after another, and
+    no Python should always be sampled first.  after_each() runs after each pass (the main
+    job publishes).  asv's worst status."""
     status, taken = 0, []
-    order, envs = list(commits), list(environments)
+    orders, envs = pass_orders(commits, passes), list(environments)
     selected = {p: _sampled_selected(p) for p in bench}
     with_last_only = any(any(map(_last_only, names)) for names in selected.values())
     for k in range(first, passes + 1):
-        order.reverse()
+        order = orders[k - 1]
         rotated = envs[k % len(envs):] + envs[:k % len(envs)] if envs else []
         chosen = list(bench) if k == passes else [
             not_last_only(p) for p, names in selected.items()
@@ -106,6 +106,28 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
         after_each()
         taken.append(time.monotonic() - started)
     return status
+
+
+def pass_orders(builds, passes):
+    """The order of the builds in each of passes passes, the first builds' own.  The last
+    is the first reversed: the memory lines' two runs (LAST_PASS_ONLY) and the fib lines'
+    longest passes then cancel a steady drift.  The passes between take the first's order
+    turned by half the builds, all alike: no build ends one pass and starts the next, where
+    one slow stretch of the machine would take two of its passes (reversing every pass did
+    that at each turn), and each of its samples there is a whole pass from its next.  What
+    that costs: a steady drift leans on the builds by their places in those passes, which
+    take seconds a build where the first and last take a minute (docs/measuring.md).  Two
+    builds cannot be kept apart at every turn: the first half of the passes between keep
+    the first's order, the others the last's, so they meet at one turn, not at each, and
+    stay balanced."""
+    first = list(builds)
+    turned = first[len(first) // 2:] + first[:len(first) // 2]
+    between = passes - 2
+    if len(first) > 2:
+        middle = [turned] * between
+    else:
+        middle = [first] * (between // 2) + [first[::-1]] * (between - between // 2)
+    return ([first] + middle + [first[::-1]])[:passes]
 
 
 def _last_only(name):

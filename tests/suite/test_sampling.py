@@ -9,6 +9,7 @@ import pytest
 import asvresults
 import benchmarks.bench_fib as bench_fib  # benchmarks/benchmarks/, through pytest's pythonpath
 import benchmarks.sampling as sampling
+import measuring
 import repo
 
 
@@ -300,18 +301,40 @@ def test_builds_sampled_side_by_side_see_the_same_drift():
 
     # one after another: every pass of the parent, then every pass of the child
     apart = {b: processes(range(k * passes, (k + 1) * passes)) for k, b in enumerate(builds)}
-    # side by side, as measuring.sample_passes orders them: the order reversed each pass
-    slots, order, t = {b: [] for b in builds}, list(builds), 0
-    for _ in range(passes):
-        for b in order:
-            slots[b].append(t)
-            t += 1
-        order.reverse()
+    # side by side, as measuring.sample_passes orders them
+    slots = _slots(builds, passes)
     side = {b: processes(slots[b]) for b in builds}
     ratio = {how: _published(runs["child"]) / _published(runs["parent"])
              for how, runs in (("apart", apart), ("side by side", side))}
     assert ratio["apart"] > 1.08
     assert abs(ratio["side by side"] - 1) < 0.02, ratio
+
+
+def _slots(builds, passes):
+    """Each build's slots (a build's turn in a pass, numbered in time) in the order
+    measuring.sample_passes takes them."""
+    slots, t = {b: [] for b in builds}, 0
+    for order in measuring.pass_orders(builds, passes):
+        for b in order:
+            slots[b].append(t)
+            t += 1
+    return slots
+
+
+def test_a_slow_stretch_at_a_turn_of_the_passes_takes_one_pass_of_a_build():
+    # ten identical builds; the machine runs 1.8x slower for two consecutive slots (a minute
+    # or so where a pass of the fib lines takes 12 s a build), wherever they fall: a build whose
+    # two passes it took (the last of one pass, the first of the next) moved by a third
+    builds, passes = [f"build{k}" for k in range(10)], sampling.PASSES
+    slots = _slots(builds, passes)
+    rng = random.Random(5)
+    for slow in range(len(builds) * passes - 1):
+        published = {b: _published([[1130 * (1.8 if t in (slow, slow + 1) else 1)
+                                     * rng.lognormvariate(0, 0.005)
+                                     for _ in range(sampling.ROUNDS)]
+                                    for t in slots[b] for _ in range(sampling.PROCESSES)])
+                     for b in builds}
+        assert _spread(published.values()) < 0.05, (slow, published)
 
 
 def test_one_sample_a_group_of_processes_keeps_asvs_test_from_overconfidence():

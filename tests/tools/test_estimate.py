@@ -53,7 +53,7 @@ def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
     assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) == (None, 0.0)
 
 
-def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
+def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(monkeypatch):
     # side by side in both senses: no build and no Python always sampled first
     runs = []
     monkeypatch.setattr(measuring, "asv_run",
@@ -61,7 +61,7 @@ def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
                             (list(commits), options)) or 0)
     envs = ["virtualenv:3.11", "virtualenv:3.12", "virtualenv:3.13"]
     measuring.sample_passes(["new", "old"], ["--machine", "m"], passes=4, environments=envs)
-    assert [commits for commits, _ in runs] == [["old", "new"], ["new", "old"], ["old", "new"]]
+    assert [commits for commits, _ in runs] == measuring.pass_orders(["new", "old"], 4)[1:]
     firsts = [options[options.index("-E") + 1] for _, options in runs]
     assert sorted(firsts) == envs
     memory = "bench_memory.RandomRead.track_ns_per_access('c', 4096)"
@@ -73,6 +73,31 @@ def test_each_pass_reverses_the_builds_and_rotates_the_pythons(monkeypatch):
         selected = {name for name in (memory, fib) if any(re.search(p, name) for p in chosen)}
         # the memory lines, costly to sample, join the last pass alone
         assert selected == ({memory, fib} if k == 4 else {fib}), (k, chosen)
+
+
+def test_no_build_ends_one_pass_and_starts_the_next():
+    for count in range(3, 13):
+        builds = list(range(count))
+        for passes in range(3, 7):  # two: the last, the first reversed, meets it
+            orders = measuring.pass_orders(builds, passes)
+            assert len(orders) == passes and orders[0] == builds, (count, passes)
+            assert all(sorted(order) == builds for order in orders)
+            # the last mirrors the first: the memory lines' two runs cancel a steady drift
+            assert orders[-1] == builds[::-1]
+            for before, after in zip(orders, orders[1:]):
+                assert before[-1] != after[0], (count, passes, orders)
+            # between the first and the last, a build's samples are a whole pass apart
+            for before, after in zip(orders[1:-1], orders[2:-1]):
+                assert before == after
+
+
+def test_two_builds_meet_at_one_turn_and_are_balanced():
+    for passes in (2, 4, 6):
+        orders = measuring.pass_orders(["new", "old"], passes)
+        turns = sum(before[-1] == after[0] for before, after in zip(orders, orders[1:]))
+        assert turns == 1, orders
+        # each build first in half the passes: a steady drift falls on both alike
+        assert sum(order[0] == "new" for order in orders) == passes // 2, orders
 
 
 def test_a_selection_of_memory_lines_alone_waits_for_the_last_pass(monkeypatch):
