@@ -109,17 +109,15 @@ def sample_passes(commits, options, config=(), root=ROOT, first=2, passes=sampli
 
 
 def pass_orders(builds, passes):
-    """The order of the builds in each of passes passes, the first builds' own.  The last
-    is the first reversed: the memory lines' two runs (LAST_PASS_ONLY) and the fib lines'
-    longest passes then cancel a steady drift.  The passes between take the first's order
-    turned by half the builds, all alike: no build ends one pass and starts the next, where
-    one slow stretch of the machine would take two of its passes (reversing every pass did
-    that at each turn), and each of its samples there is a whole pass from its next.  What
-    that costs: a steady drift leans on the builds by their places in those passes, which
-    take seconds a build where the first and last take a minute (docs/measuring.md).  Two
-    builds cannot be kept apart at every turn: the first half of the passes between keep
-    the first's order, the others the last's, so they meet at one turn, not at each, and
-    stay balanced."""
+    """The order of the builds in each of passes passes, the first as builds gives it.  The
+    last is the first reversed, so over those two (the memory lines' only runs:
+    LAST_PASS_ONLY) a steady drift falls on every build alike.  The passes between take the
+    first's order turned by half the builds, all alike: no build ends one pass and starts
+    the next, where one slow stretch would take two of its passes, and a build's samples
+    there are a whole pass apart (the cost under steady drift: docs/measuring.md).  Two
+    builds cannot be kept apart: the first half of the passes between keep the first's
+    order, the others the last's, so they meet at one turn, not at each.  Two passes meet
+    at their turn."""
     first = list(builds)
     turned = first[len(first) // 2:] + first[:len(first) // 2]
     between = passes - 2
@@ -313,10 +311,12 @@ def _bench_options(settings):
 
 
 def _passes_over(hashes, identities, measured, settings):
-    """The builds the sampling passes go over, newest first: each build measured in this run
-    and its parent's (the build of the next older commit, measured now or before), so every
-    step between adjacent builds comes from samples taken side by side.  Empty for --quick,
-    where the selection has no sampled line, or where nothing was measured."""
+    """The builds the sampling passes go over: each build measured in this run and its
+    parent's (the build of the next older commit, measured now or before), so every step
+    between adjacent builds comes from samples taken side by side.  In the order of their
+    first pass (pass_orders): those measured before, then those measured now as they were
+    (newest first), so the second pass does not start with the build measured last.  Empty
+    for --quick, where the selection has no sampled line, or where nothing was measured."""
     if settings.quick or settings.passes < 2 or not measured or (
             settings.bench and not any(selects_sampled(p) for p in settings.bench)):
         return []
@@ -329,7 +329,8 @@ def _passes_over(hashes, identities, measured, settings):
                            if identities.get(c) != identities.get(commit)), None)
             if parent:
                 chosen.add(targets[parent])
-    return [t for t in dict.fromkeys(targets.get(c) for c in hashes) if t in chosen]
+    ordered = [t for t in dict.fromkeys(targets.get(c) for c in hashes) if t in chosen]
+    return [t for t in ordered if t not in measured] + [t for t in ordered if t in measured]
 
 
 def disturbed_bench(bench):

@@ -61,7 +61,7 @@ def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(monke
                             (list(commits), options)) or 0)
     envs = ["virtualenv:3.11", "virtualenv:3.12", "virtualenv:3.13"]
     measuring.sample_passes(["new", "old"], ["--machine", "m"], passes=4, environments=envs)
-    assert [commits for commits, _ in runs] == measuring.pass_orders(["new", "old"], 4)[1:]
+    assert [commits for commits, _ in runs] == [["new", "old"], ["old", "new"], ["old", "new"]]
     firsts = [options[options.index("-E") + 1] for _, options in runs]
     assert sorted(firsts) == envs
     memory = "bench_memory.RandomRead.track_ns_per_access('c', 4096)"
@@ -73,6 +73,15 @@ def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(monke
         selected = {name for name in (memory, fib) if any(re.search(p, name) for p in chosen)}
         # the memory lines, costly to sample, join the last pass alone
         assert selected == ({memory, fib} if k == 4 else {fib}), (k, chosen)
+
+
+def test_passes_over_three_builds_take_the_turned_order_between(monkeypatch):
+    runs = []
+    monkeypatch.setattr(measuring, "asv_run",
+                        lambda commits, options, config, root, hashfile: runs.append(
+                            list(commits)) or 0)
+    measuring.sample_passes(["a", "b", "c"], [], passes=4)
+    assert runs == [["b", "c", "a"], ["b", "c", "a"], ["c", "b", "a"]]
 
 
 def test_no_build_ends_one_pass_and_starts_the_next():
@@ -89,6 +98,9 @@ def test_no_build_ends_one_pass_and_starts_the_next():
             # between the first and the last, a build's samples are a whole pass apart
             for before, after in zip(orders[1:-1], orders[2:-1]):
                 assert before == after
+    assert measuring.pass_orders([], 4) == [[]] * 4
+    assert measuring.pass_orders(["a", "b"], 1) == [["a", "b"]]
+    assert measuring.pass_orders(["a", "b", "c"], 2) == [["a", "b", "c"], ["c", "b", "a"]]
 
 
 def test_two_builds_meet_at_one_turn_and_are_balanced():
@@ -138,3 +150,22 @@ def test_a_pattern_with_global_flags_is_sampled_in_every_pass_not_refused():
     narrowed = measuring.not_last_only(r"^bench_(fib|memory)\.")
     assert re.search(narrowed, "bench_fib.Control.track_call")
     assert not re.search(narrowed, "bench_memory.Write.track_ns_per_element('fill', 'c', 4096)")
+
+
+def test_the_first_pass_order_ends_with_the_build_measured_last(monkeypatch):
+    # the main job measures new builds newest first; a parent measured by an earlier run
+    # had its first pass then: it goes first, so the second pass does not start with the
+    # build the measurement just ended on
+    import types
+    hashes = ["tip", "mid", "old"]
+    monkeypatch.setattr(measuring.builds, "measured_of",
+                        lambda commits, results, machine: {c: c for c in commits})
+    settings = types.SimpleNamespace(quick=False, passes=4, bench=(), results=None, machine="m")
+    identities = {c: c for c in hashes}
+    assert measuring._passes_over(hashes, identities, {"tip"}, settings) == ["mid", "tip"]
+    assert measuring._passes_over(hashes, identities, {"tip", "mid"}, settings) == [
+        "old", "tip", "mid"]
+    assert measuring._passes_over(hashes, identities, set(hashes), settings) == hashes
+    orders = measuring.pass_orders(measuring._passes_over(hashes, identities, {"tip"},
+                                                          settings), 4)
+    assert orders[1][0] != "tip"
