@@ -150,7 +150,12 @@ def test_run_pinned_runs_each_kernel_on_its_cpu(monkeypatch):
 def test_measure_smt_gives_a_pairing(pairing, width):
     r = parallel.measure_smt(pairing, width, iterations=1000, repeat=2)
     assert (r.pairing, r.width, r.iterations[0]) == (pairing, width, 1000)
-    assert r.iterations[1] >= 1 and (r.iterations[1] == 1000) == (pairing != "fp+int")
+    # a kernel beside itself runs the same count; fp+int's is matched by timing 1000
+    # iterations (microseconds, where the threads' start can make it equal: the rule itself is
+    # test_smt_iterations_match_the_kernels_times')
+    assert r.iterations[1] >= 1
+    if pairing != "fp+int":
+        assert r.iterations[1] == 1000
     assert len(set(r.cpus)) == 2
     assert all(t > 0 and math.isfinite(t) for t in (*r.alone, *r.paired, r.wall))
     assert r.wall >= max(r.paired) * 0.999
