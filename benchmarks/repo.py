@@ -233,7 +233,7 @@ def parent_of(pid):
     """pid's parent's pid, or None where pid is gone (/proc/PID/stat: the field after the
     state, which follows the command's name in parentheses)."""
     try:
-        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        return int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
 

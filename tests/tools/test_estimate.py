@@ -4,6 +4,7 @@ measurements and the further sampling passes over the builds measured."""
 import json
 import pathlib
 import re
+import types
 
 import pytest
 
@@ -53,12 +54,19 @@ def test_a_builds_sampled_lines_are_read_from_its_results_files(tmp_path):
     assert measuring._sampled_seconds(tmp_path, "m", "d" * 40) == (None, 0.0)
 
 
-def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(monkeypatch):
-    # side by side in both senses: no build and no Python always sampled first
+@pytest.fixture
+def asv_runs(monkeypatch):
+    """The (commits, options) of each asv run sample_passes starts, none of them run."""
     runs = []
     monkeypatch.setattr(measuring, "asv_run",
                         lambda commits, options, config, root, hashfile: runs.append(
                             (list(commits), options)) or 0)
+    return runs
+
+
+def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(asv_runs):
+    # side by side in both senses: no build and no Python always sampled first
+    runs = asv_runs
     envs = ["virtualenv:3.11", "virtualenv:3.12", "virtualenv:3.13"]
     measuring.sample_passes(["new", "old"], ["--machine", "m"], passes=4, environments=envs)
     assert [commits for commits, _ in runs] == [["new", "old"], ["old", "new"], ["old", "new"]]
@@ -75,13 +83,10 @@ def test_each_pass_takes_the_builds_in_pass_orders_and_rotates_the_pythons(monke
         assert selected == ({memory, fib} if k == 4 else {fib}), (k, chosen)
 
 
-def test_passes_over_three_builds_take_the_turned_order_between(monkeypatch):
-    runs = []
-    monkeypatch.setattr(measuring, "asv_run",
-                        lambda commits, options, config, root, hashfile: runs.append(
-                            list(commits)) or 0)
+def test_passes_over_three_builds_take_the_turned_order_between(asv_runs):
     measuring.sample_passes(["a", "b", "c"], [], passes=4)
-    assert runs == [["b", "c", "a"], ["b", "c", "a"], ["c", "b", "a"]]
+    assert [commits for commits, _ in asv_runs] == [["b", "c", "a"], ["b", "c", "a"],
+                                                   ["c", "b", "a"]]
 
 
 def test_no_build_ends_one_pass_and_starts_the_next():
@@ -112,11 +117,9 @@ def test_two_builds_meet_at_one_turn_and_are_balanced():
         assert sum(order[0] == "new" for order in orders) == passes // 2, orders
 
 
-def test_a_selection_of_memory_lines_alone_waits_for_the_last_pass(monkeypatch):
-    runs = []
-    monkeypatch.setattr(measuring, "asv_run",
-                        lambda commits, options, config, root, hashfile: runs.append(options) or 0)
+def test_a_selection_of_memory_lines_alone_waits_for_the_last_pass(asv_runs):
     measuring.sample_passes(["new", "old"], [], passes=4, bench=[r"^bench_memory\.Write"])
+    runs = [options for _, options in asv_runs]
     assert len(runs) == 1 and runs[0][runs[0].index("--bench") + 1] == r"^bench_memory\.Write"
 
 
@@ -156,7 +159,6 @@ def test_the_first_pass_order_ends_with_the_build_measured_last(monkeypatch):
     # the main job measures new builds newest first; a parent measured by an earlier run
     # had its first pass then: it goes first, so the second pass does not start with the
     # build the measurement just ended on
-    import types
     hashes = ["tip", "mid", "old"]
     monkeypatch.setattr(measuring.builds, "measured_of",
                         lambda commits, results, machine: {c: c for c in commits})
