@@ -272,8 +272,9 @@ def _prepare(memory, keys, skipped):
     """{key: fibext.memory.Workload} of the keys this fibext.memory can prepare; the others
     go into skipped with the reason (no kernel, no memory).  The implementations of one
     pattern and size share its buffers (one allocation, one shuffle): the kernels of a line
-    only read them, or write what they wrote (fill, copy).  The patterns that only read their
-    data share one buffer a size (prepare's shared), which halves what a process holds."""
+    only read them, or write what they wrote (fill, copy).  Across patterns, what is only
+    read shares one buffer a size and what is written another (prepare's shared, where this
+    fibext has it): a process holds and touches a fraction of the memory."""
     workloads, shared = {}, {}
     # prepare(shared=...) came after the sampler: without it, every pattern its own buffers
     buffers = {"shared": {}} if "shared" in inspect.signature(memory.prepare).parameters \

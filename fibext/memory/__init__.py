@@ -112,9 +112,10 @@ class Pattern:
     name: str
     #: cost() is nanoseconds per this: what one rep's ``count`` counts.
     per: str
-    #: (size, rng, dtype, stride, make_data) -> (args, count): the kernel's arguments before
-    #: reps, as numpy arrays (written and shuffled now), and the elements or accesses of one
-    #: rep; make_data(n, dtype) makes (or, for a pattern that only reads it, shares) the data.
+    #: (size, rng, dtype, stride, make_data, make_written) -> (args, count): the kernel's
+    #: arguments before reps, as numpy arrays (written and shuffled now), and the elements or
+    #: accesses of one rep.  make_data(n, dtype) makes (or shares, read-only) the data a
+    #: kernel only reads; make_written(n) makes (or shares) a buffer a kernel writes.
     build: Callable
     #: The method of fibext._memory.Kernels; "{t}" stands for the dtype's suffix ("f64").
     compiled: str
@@ -131,8 +132,6 @@ class Pattern:
     resumes: bool = False
     #: Reps of the first calibration run.
     first_reps: int = 1
-    #: The kernel only reads the buffer make_data() gives it: prepare(shared=...) may share it.
-    reads_data: bool = False
     #: args -> reps of an untimed run before the timed ones (0: none).
     warm_reps: Callable = lambda args: 0
 
@@ -146,37 +145,37 @@ class Pattern:
         return found
 
 
-def _sequential(size, rng, dtype, stride, make_data):
+def _sequential(size, rng, dtype, stride, make_data, make_written):
     n = size // 8
     return (make_data(n, dtype),), n
 
 
-def _strided(size, rng, dtype, stride, make_data):
+def _strided(size, rng, dtype, stride, make_data, make_written):
     n = size // 8
     return (make_data(n), stride), -(-n // stride)
 
 
-def _random(size, rng, dtype, stride, make_data):
+def _random(size, rng, dtype, stride, make_data, make_written):
     n = size // 8
     idx = _buffers.shuffled(n, rng)
     idx.flags.writeable = False
     return (make_data(n), idx), n
 
 
-def _chase(size, rng, dtype, stride, make_data):
+def _chase(size, rng, dtype, stride, make_data, make_written):
     return (_buffers.chase_nodes(size // LINE, rng), 0), 1
 
 
-def _fill(size, rng, dtype, stride, make_data):
+def _fill(size, rng, dtype, stride, make_data, make_written):
     n = size // 8
-    return (make_data(n), 1.5), n
+    return (make_written(n), 1.5), n
 
 
-def _copy(size, rng, dtype, stride, make_data):
+def _copy(size, rng, dtype, stride, make_data, make_written):
     n = size // 8
-    src, dst = make_data(n), make_data(n)
+    dst = make_written(n)
     dst[:] = 0.0
-    return (dst, src), n
+    return (dst, make_data(n)), n
 
 
 def _one_cycle(args):
@@ -188,11 +187,11 @@ def _one_cycle(args):
 #: Append only (benchmark histories are keyed by the names).
 _SPECS = (
     Pattern("sequential", "element", _sequential, "sum_{t}", _py.np_sum, _py.py_sum,
-            footprint=(1.2, 6), options=("dtype",), reads_data=True),
+            footprint=(1.2, 6), options=("dtype",)),
     Pattern("strided", "element read", _strided, "sum_strided_f64", _py.np_sum_strided,
-            _py.py_sum_strided, footprint=(1.2, 6), options=("stride",), reads_data=True),
+            _py.py_sum_strided, footprint=(1.2, 6), options=("stride",)),
     Pattern("random", "access", _random, "gather_f64", _py.np_gather, _py.py_gather,
-            footprint=(3.2, 12), reads_data=True),
+            footprint=(3.2, 12)),
     # A dependent load is about a nanosecond in L1: 1024 loads before the clock means much.
     Pattern("chase", "access", _chase, "chase", None, _py.py_chase, footprint=(1.5, 3),
             resumes=True, first_reps=1024, warm_reps=_one_cycle),
@@ -321,11 +320,12 @@ def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED, shared=No
     size // 64 chase nodes.  dtype matters for the sequential read only, stride for the
     strided read only.  Nothing is allocated before the size has been checked.
 
-    shared, a dict the caller keeps across calls, lets the patterns that only read their data
-    buffer (sequential, strided, random: ``Pattern.reads_data``) take it from there, made
-    read-only, instead of writing a new one: workloads of several patterns then cost one
-    buffer a size and dtype.  The patterns that write (fill, copy) and the Python lists never
-    share.
+    shared, a dict the caller keeps across calls, lets workloads of several patterns share
+    their buffers instead of writing new ones: the data a kernel only reads (the sequential,
+    strided and random reads', copy's source) is one read-only buffer a size and dtype, and
+    what a kernel writes (fill's buffer, copy's destination) one writable buffer a size.
+    The Python lists never share.  A process that times every pattern then holds a fraction
+    of the memory, and touches (page faults: each costs the host too, in a VM) that much less.
     """
     kernel(impl, pattern)  # unknown names and missing kernels fail before any allocation
     spec = PATTERN_SPECS[pattern]
@@ -338,11 +338,12 @@ def prepare(pattern, impl, size, dtype="float64", stride=1, seed=SEED, shared=No
     dtype = dtype if "dtype" in spec.options else "float64"
     # As the kernels do: a stride past the end reads a[0] alone.
     stride = min(stride, size // 8) if "stride" in spec.options else None
-    make_data = _buffers.data
-    if shared is not None and spec.reads_data and impl != "python":
+    make_data = make_written = _buffers.data
+    if shared is not None and impl != "python":
         make_data = functools.partial(_shared_data, shared)
+        make_written = functools.partial(_shared_written, shared)
     args, count = spec.build(size, np.random.default_rng([seed, size]), dtype, stride,
-                             make_data)
+                             make_data, make_written)
     if impl == "python":
         args = tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
     return Workload(pattern, impl, size, args, count, dtype=dtype, stride=stride)
@@ -354,6 +355,14 @@ def _shared_data(shared, n, dtype="float64"):
     if key not in shared:
         shared[key] = _buffers.data(n, dtype)
         shared[key].flags.writeable = False
+    return shared[key]
+
+
+def _shared_written(shared, n):
+    """A float64 buffer of n elements that kernels write, made once a shared dict."""
+    key = ("written", n)
+    if key not in shared:
+        shared[key] = _buffers.data(n)
     return shared[key]
 
 

@@ -249,7 +249,7 @@ def test_bad_options_refused(kwargs, error, message):
         memory.prepare("strided", "c", 4096, **kwargs)
 
 
-def test_prepare_shares_the_data_of_the_patterns_that_only_read_it():
+def test_prepare_shares_what_is_read_and_what_is_written_apart():
     shared = {}
     seq = memory.prepare("sequential", "c", 8192, shared=shared)
     strided = memory.prepare("strided", "cython", 8192, stride=8, shared=shared)
@@ -259,12 +259,21 @@ def test_prepare_shares_the_data_of_the_patterns_that_only_read_it():
     listed = memory.prepare("sequential", "python", 8192, shared=shared)
     ints = memory.prepare("sequential", "c", 8192, dtype="int64", shared=shared)
     data = seq.args[0]
-    assert strided.args[0] is data and rand.args[0] is data and not data.flags.writeable
-    # what is written, and the Python lists, are never shared; another dtype is another buffer
-    assert all(a is not data for a in (*fill.args[:1], *copy.args[:2]))
-    assert fill.args[0].flags.writeable and isinstance(listed.args[0], list)
+    # what only is read: one read-only buffer (copy's source too)
+    assert strided.args[0] is data and rand.args[0] is data and copy.args[1] is data
+    assert not data.flags.writeable
+    # what is written: one writable buffer, never the data; the Python lists never shared;
+    # another dtype is another buffer
+    written = fill.args[0]
+    assert copy.args[0] is written and written is not data and written.flags.writeable
+    assert isinstance(listed.args[0], list)
     assert ints.args[0] is not data and ints.args[0].dtype == np.int64
-    assert len(shared) == 2
+    assert len(shared) == 3
+    # each kernel does its work on the shared buffers: copy after fill brings back the data
+    fill.run(1)
+    assert (written == 1.5).all()
+    copy.run(1)
+    assert np.array_equal(written, data)
     # the shared buffer reads as a buffer of its own would
     alone = memory.prepare("strided", "cython", 8192, stride=8)
     assert strided.run(2)[0] == alone.run(2)[0] and seq.run(1)[0] == float(sum(data))
