@@ -36,8 +36,9 @@ PASSED = (control.SAMPLED, r"^bench_memory\.", r"^bench_profile\.", r"^bench_imp
 #: Of those, the lines only the last pass samples again.  The memory lines' sampling costs
 #: what a build's measurement of them does (processes that each set up every buffer:
 #: docs/measurements.md), so a build gets its measurement's samples and the last pass's
-#: (taken beside its parent's); in every pass they would make the suite cost a third more,
-#: where it may grow a fifth.
+#: (taken beside its parent's); in every pass they would make the suite cost half as much
+#: again, where it already costs about twice the suite of before the passes
+#: (docs/measurements.md, "The suite's cost against the one the issue measured").
 LAST_PASS_ONLY = (r"^bench_memory\.",)
 
 
